@@ -1,0 +1,197 @@
+"""Gather what the rules need from the cloud, with few requests.
+
+Compared with ``openstack server remove volume`` (which tries a name as
+an ID first and then lists), a name that is not a UUID is listed at once,
+and the OS is asked for only when a rule needs it (a running ECS).
+"""
+
+import uuid
+
+from osc_lib import exceptions
+
+from otcclient_detach import cloud
+from otcclient_detach import model
+from otcclient_detach import rules
+
+#: OTC's compute API goes up to 2.60; 2.3 brings root_device_name and
+#: task_state, 2.9 brings ``locked``.
+MAX_COMPUTE_MICROVERSION = '2.60'
+
+
+def looks_like_id(value):
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
+
+
+def _server_from(body):
+    return model.Server(
+        id=body['id'],
+        name=body.get('name'),
+        status=(body.get('status') or 'UNKNOWN').upper(),
+        task_state=body.get('OS-EXT-STS:task_state') or None,
+        locked=body.get('locked'),
+        root_device_name=body.get('OS-EXT-SRV-ATTR:root_device_name'),
+        metadata=body.get('metadata') or {},
+        volumes_attached=body.get('os-extended-volumes:volumes_attached')
+        or [],
+    )
+
+
+def _volume_from(body):
+    attachments = [
+        model.Attachment(server_id=a.get('server_id'),
+                         device=a.get('device'),
+                         attachment_id=a.get('attachment_id') or a.get('id'))
+        for a in body.get('attachments') or []]
+    return model.Volume(
+        id=body['id'],
+        name=body.get('name'),
+        status=body.get('status') or 'unknown',
+        attachments=attachments,
+        metadata=body.get('metadata') or {},
+        image_metadata=body.get('volume_image_metadata') or {},
+        multiattach=bool(body.get('multiattach')),
+    )
+
+
+class Gatherer(object):
+    """Reads servers, volumes and images over the CLI's SDK connection."""
+
+    def __init__(self, connection):
+        self.compute = connection.compute
+        self.block_storage = connection.block_storage
+        self.image = connection.image
+        self._microversion = None
+
+    @property
+    def microversion(self):
+        """The highest compute microversion both sides know, up to 2.60."""
+        if self._microversion is None:
+            from openstack import utils
+            self._microversion = utils.maximum_supported_microversion(
+                self.compute, MAX_COMPUTE_MICROVERSION) or ''
+        return self._microversion or None
+
+    def _get(self, adapter, url, **kwargs):
+        return cloud.get_json(adapter, url, **kwargs)
+
+    def _find(self, kind, name_or_id, by_id, by_name):
+        """Resolve a name or ID the way OSC's ``find_*`` do, cheaper."""
+        if not name_or_id or not name_or_id.strip():
+            raise exceptions.CommandError('%s name or ID must not be empty'
+                                          % kind.capitalize())
+        if looks_like_id(name_or_id):
+            try:
+                return by_id(name_or_id)
+            except cloud.CloudError as e:
+                if e.status not in (400, 404):
+                    raise
+        matches = [m for m in by_name(name_or_id) if m.name == name_or_id]
+        if not matches:
+            raise exceptions.CommandError(
+                "No %s with a name or ID of '%s' exists." % (kind, name_or_id))
+        if len(matches) > 1:
+            raise exceptions.CommandError(
+                "More than one %s exists with the name '%s': %s. Use the ID "
+                "instead." % (kind, name_or_id,
+                              ', '.join(sorted(m.id for m in matches))))
+        return matches[0]
+
+    def server(self, name_or_id):
+        mv = self.microversion
+
+        def by_id(server_id):
+            return _server_from(self._get(
+                self.compute, '/servers/%s' % server_id,
+                microversion=mv)['server'])
+
+        def by_name(name):
+            body = self._get(self.compute, '/servers/detail',
+                             params={'name': name}, microversion=mv)
+            return [_server_from(s) for s in body.get('servers', [])]
+
+        return self._find('server', name_or_id, by_id, by_name)
+
+    def volume(self, name_or_id):
+        def by_id(volume_id):
+            return self.volume_by_id(volume_id)
+
+        def by_name(name):
+            body = self._get(self.block_storage, '/volumes/detail',
+                             params={'name': name})
+            return [_volume_from(v) for v in body.get('volumes', [])]
+
+        return self._find('volume', name_or_id, by_id, by_name)
+
+    def volume_by_id(self, volume_id):
+        return _volume_from(self._get(
+            self.block_storage, '/volumes/%s' % volume_id)['volume'])
+
+    def attachments(self, server_id):
+        """The server's attachments as nova lists them (device, volumeId)."""
+        body = self._get(self.compute,
+                         '/servers/%s/os-volume_attachments' % server_id)
+        return body.get('volumeAttachments', [])
+
+    def _system_volume_id(self, server, volume):
+        root = server.root_device_name
+        roots = (root,) if root else rules.ROOT_DEVICES
+        for entry in server.volumes_attached:
+            # OTC lists the device next to each attached volume's ID.
+            if entry.get('device') in roots:
+                return entry.get('id')
+        for entry in self.attachments(server.id):
+            if entry.get('device') in roots:
+                return entry.get('volumeId')
+        return None
+
+    def os_info(self, server, volume):
+        """The OS of the ECS: system disk, else its image, else metadata."""
+        attachment = volume.attachment_to(server.id)
+        root = server.root_device_name
+        if attachment and attachment.device in (
+                (root,) if root else rules.ROOT_DEVICES):
+            system = volume
+        else:
+            system_id = self._system_volume_id(server, volume)
+            system = self.volume_by_id(system_id) if system_id else None
+        meta = system.image_metadata if system else {}
+        if meta.get('__os_version'):
+            return model.OsInfo(
+                meta['__os_version'], meta.get('__os_type'),
+                'the volume_image_metadata of system disk %s' % system.label)
+        image_id = server.metadata.get('metering.image_id') or \
+            meta.get('image_id')
+        if image_id:
+            try:
+                image = self._get(self.image, '/images/%s' % image_id)
+            except cloud.CloudError as e:
+                if e.status != 404:
+                    raise
+            else:
+                if image.get('__os_version'):
+                    return model.OsInfo(image['__os_version'],
+                                        image.get('__os_type'),
+                                        'image %s' % image_id)
+        return model.OsInfo(
+            server.metadata.get('image_name') or None,
+            server.metadata.get('os_type') or None,
+            'the metadata (image_name) of server %s' % server.label)
+
+    def gather(self, server_ref, volume_refs):
+        """Facts for detaching each of ``volume_refs`` from one server."""
+        server = self.server(server_ref)
+        facts = []
+        os_found = None
+        for ref in volume_refs:
+            volume = self.volume(ref)
+            fact = model.Facts(server, volume)
+            if rules.needs_os(server, volume):
+                if os_found is None:
+                    os_found = self.os_info(server, volume)
+                fact.os = os_found
+            facts.append(fact)
+        return facts

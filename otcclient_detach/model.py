@@ -1,0 +1,81 @@
+"""The facts that the rules judge: plain data, no I/O."""
+
+import dataclasses
+from typing import List, Optional
+
+ACTIVE = 'ACTIVE'
+SHUTOFF = 'SHUTOFF'
+LINUX = 'Linux'
+WINDOWS = 'Windows'
+
+
+@dataclasses.dataclass
+class Attachment:
+    server_id: str
+    device: Optional[str] = None
+    attachment_id: Optional[str] = None
+
+
+@dataclasses.dataclass
+class Server:
+    id: str
+    name: str
+    status: str
+    task_state: Optional[str] = None
+    #: None where the cloud did not say (compute microversion < 2.9).
+    locked: Optional[bool] = None
+    #: None where the cloud did not say (compute microversion < 2.3).
+    root_device_name: Optional[str] = None
+    metadata: dict = dataclasses.field(default_factory=dict)
+    #: ``os-extended-volumes:volumes_attached`` as the cloud sent it.
+    volumes_attached: List[dict] = dataclasses.field(default_factory=list)
+
+    @property
+    def label(self):
+        return self.name or self.id
+
+
+@dataclasses.dataclass
+class Volume:
+    id: str
+    name: Optional[str]
+    status: str
+    attachments: List[Attachment] = dataclasses.field(default_factory=list)
+    metadata: dict = dataclasses.field(default_factory=dict)
+    image_metadata: dict = dataclasses.field(default_factory=dict)
+    multiattach: bool = False
+
+    @property
+    def label(self):
+        return self.name or self.id
+
+    def attachment_to(self, server_id):
+        for attachment in self.attachments:
+            if attachment.server_id == server_id:
+                return attachment
+        return None
+
+    @property
+    def is_scsi(self):
+        # OTC marks SCSI disks so; without the key a disk is VBD.
+        value = self.metadata.get('hw:passthrough', '')
+        return str(value).strip().lower() == 'true'
+
+
+@dataclasses.dataclass
+class OsInfo:
+    #: The OS as the cloud spells it, e.g. "CentOS 7.6 64bit"; None if
+    #: nothing said.
+    version: Optional[str]
+    #: "Linux", "Windows" or None.
+    os_type: Optional[str]
+    #: Where ``version`` was read, for the user.
+    source: str
+
+
+@dataclasses.dataclass
+class Facts:
+    server: Server
+    volume: Volume
+    #: Gathered only when :func:`otcclient_detach.rules.needs_os` says so.
+    os: Optional[OsInfo] = None
