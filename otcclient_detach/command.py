@@ -2,13 +2,48 @@
 
 The CLI imports this module on every ``openstack`` run, so it imports
 only what python-openstackclient has loaded already; the rest is imported
-inside :meth:`DetachVolume.take_action`.
+inside the methods that need it.
 """
 
 from osc_lib.command import command
 from osc_lib import exceptions
 
 EXIT_REFUSED = 1
+DEFAULT_TIMEOUT = 300
+REPORT_COLUMNS = ('Volume', 'Rule', 'Verdict', 'Detail')
+
+
+def positive_int(text):
+    import argparse
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(
+            "'%s' is not a positive whole number of seconds" % text)
+    return value
+
+
+def check_conflicts(parser, args):
+    """Usage errors (exit 2) for options that make no sense together."""
+    waits = args.wait or args.stop_server or args.api == 'native'
+    conflicts = [
+        (args.dry_run and args.stop_server, '--dry-run with --stop-server'),
+        (args.dry_run and args.wait, '--dry-run with --wait'),
+        (args.start_server and not args.stop_server,
+         '--start-server needs --stop-server'),
+        (args.force_detach and args.api != 'native',
+         '--force-detach needs --api native'),
+        (args.timeout is not None and not waits,
+         '--timeout needs --wait (or --stop-server or --api native, which '
+         'wait)'),
+    ]
+    for conflict, text in conflicts:
+        if conflict:
+            parser.error(text)
+    if args.timeout is None:
+        args.timeout = DEFAULT_TIMEOUT
 
 
 class DetachVolume(command.Lister):
@@ -33,57 +68,112 @@ class DetachVolume(command.Lister):
             help='Server (ECS) to detach the volumes from (name or ID)')
         parser.add_argument(
             'volumes', metavar='<volume>', nargs='+',
-            help='Volume (EVS disk) to detach (name or ID); repeat to '
-                 'detach several')
+            help='Volume (EVS disk) to detach (name or ID); give several to '
+                 'detach them together: all are checked first, and if one '
+                 'is refused none is detached')
         parser.add_argument(
             '--force', action='store_true',
             help='Turn the refusals of the rules server-status, task-state, '
                  'locked, system-disk, os-supported and windows-scsi into '
                  'warnings and send the detach anyway (the cloud has the '
                  'last word). Never bypasses rule attached.')
+        parser.add_argument(
+            '--dry-run', action='store_true',
+            help='Check every rule and print the report (a row per volume '
+                 'and rule; any -f format) without changing anything. Exit '
+                 '0 when the detach would go ahead, 1 when refused.')
+        parser.add_argument(
+            '--wait', action='store_true',
+            help='Wait until the volumes have left the server (polling its '
+                 'attachment list every 1 s, backing off to 5 s). Fails at '
+                 'once when the cloud rolls a detach back because the guest '
+                 'did not release the disk.')
+        parser.add_argument(
+            '--timeout', metavar='<seconds>', type=positive_int,
+            help='How long each wait may take (default %d). On expiry the '
+                 'command exits 1; the detach may still complete.' %
+                 DEFAULT_TIMEOUT)
+        parser.add_argument(
+            '--stop-server', action='store_true',
+            help='Stop the ECS first (os-stop), wait until it is SHUTOFF, '
+                 'then detach and wait: the way to detach a system disk, a '
+                 'SCSI disk of a Windows ECS or a disk of an ECS whose OS '
+                 'is not on OTC\'s lists.')
+        parser.add_argument(
+            '--start-server', action='store_true',
+            help='With --stop-server: start the ECS again afterwards if it '
+                 'was running before.')
+        parser.add_argument(
+            '--api', choices=('nova', 'native'), default='nova',
+            help='nova (default): DELETE /v2.1/{project_id}/servers/'
+                 '{server_id}/os-volume_attachments/{volume_id}. native: '
+                 'OTC\'s DELETE /v1/{project_id}/cloudservers/{server_id}/'
+                 'detachvolume/{volume_id}, waiting on its job.')
+        parser.add_argument(
+            '--force-detach', action='store_true',
+            help='With --api native: send delete_flag=1, OTC\'s forced '
+                 'detach (data disks only).')
+        parse_args = parser.parse_args
+
+        def parse_and_check(args=None, namespace=None):
+            parsed = parse_args(args, namespace)
+            check_conflicts(parser, parsed)
+            return parsed
+
+        parser.parse_args = parse_and_check
         return parser
 
     def produce_output(self, parsed_args, column_names, data):
-        # Like OSC's other remove commands, a detach prints nothing.
+        # Like OSC's other remove commands, a detach prints nothing; only
+        # --dry-run has a report.
         if column_names:
             return super(DetachVolume, self).produce_output(
                 parsed_args, column_names, data)
         return 0
 
     def run(self, parsed_args):
+        self._status = 0
         super(DetachVolume, self).run(parsed_args)
         return self._status
 
     def take_action(self, parsed_args):
-        from otcclient_detach import detach
         from otcclient_detach import facts
+        from otcclient_detach import operations
         from otcclient_detach import render
         from otcclient_detach import rules
 
-        self._status = 0
         stderr = self.app.stderr
         conn = self.app.client_manager.sdk_connection
-        gathered = facts.Gatherer(conn).gather(parsed_args.server,
-                                               parsed_args.volumes)
-        findings = [rules.evaluate(f, force=parsed_args.force)
-                    for f in gathered]
-        refused = [f for f in findings if rules.refusals(f)]
+        gatherer = facts.Gatherer(conn)
+        stop_first = parsed_args.stop_server
+        gathered = gatherer.gather(parsed_args.server, parsed_args.volumes,
+                                   stop_first=stop_first)
+        findings = [rules.evaluate(f, force=parsed_args.force,
+                                   stop_first=stop_first) for f in gathered]
+        refused = any(rules.refusals(f) for f in findings)
+        if parsed_args.dry_run:
+            self._status = EXIT_REFUSED if refused else 0
+            return REPORT_COLUMNS, render.report_rows(gathered, findings)
         if refused:
             render.refusals(stderr, gathered, findings)
             self._status = EXIT_REFUSED
             return (), ()
+        if parsed_args.force_detach:
+            system = [f.volume.label for f in gathered
+                      if rules.is_system_disk(f)]
+            if system:
+                raise exceptions.CommandError(
+                    '--force-detach is for data disks only; %s is the system '
+                    'disk of server %s' % (', '.join(system),
+                                           gathered[0].server.label))
         render.warnings(stderr, gathered, findings)
-
-        server = gathered[0].server
-        for fact in gathered:
-            try:
-                detach.detach_nova(conn.compute, server.id, fact.volume.id)
-            except detach.NotAttached as e:
-                raise exceptions.CommandError(
-                    'Volume %s is not attached to server %s (any more): %s'
-                    % (fact.volume.label, server.label, e))
-            except Exception as e:
-                raise exceptions.CommandError(
-                    'The cloud refused to detach volume %s from server %s: '
-                    '%s' % (fact.volume.label, server.label, e))
+        options = operations.Options(
+            api=parsed_args.api, wait=parsed_args.wait,
+            timeout=parsed_args.timeout,
+            force_detach=parsed_args.force_detach,
+            stop_server=parsed_args.stop_server,
+            start_server=parsed_args.start_server)
+        self._status = operations.Operation(
+            gatherer, gathered[0].server, [f.volume for f in gathered],
+            options, stderr).run()
         return (), ()

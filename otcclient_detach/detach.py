@@ -1,6 +1,11 @@
-"""The detach calls themselves."""
+"""The detach calls themselves: nova-compatible and OTC's native ECS API."""
+
+import re
 
 from otcclient_detach import cloud
+
+NOVA = 'nova'
+NATIVE = 'native'
 
 
 class NotAttached(Exception):
@@ -22,3 +27,69 @@ def detach_nova(compute, server_id, volume_id):
         if e.status == 404:
             raise NotAttached(e.message)
         raise
+
+
+def native_endpoint(compute):
+    """OTC's ECS v1 endpoint: the catalog's ``ecs``, else compute's sibling.
+
+    ECS serves ``/v1/{project_id}`` next to ``/v2.1/{project_id}``, so
+    swapping the version segment of the compute endpoint finds it where
+    the catalog has no ``ecs`` entry.
+    """
+    from keystoneauth1 import adapter
+    from keystoneauth1 import exceptions as ks_exceptions
+
+    ecs = adapter.Adapter(session=compute.session, service_type='ecs',
+                          interface=compute.interface,
+                          region_name=compute.region_name)
+    try:
+        url = ecs.get_endpoint()
+    except ks_exceptions.EndpointNotFound:
+        url = None
+    if not url:
+        url = re.sub(r'/v2(\.\d+)?(?=/|$)', '/v1', compute.get_endpoint(),
+                     count=1)
+    return adapter.Adapter(
+        session=compute.session, endpoint_override=url.rstrip('/'),
+        connect_retries=compute.connect_retries,
+        status_code_retries=getattr(compute, 'status_code_retries', None),
+        retriable_status_codes=getattr(compute, 'retriable_status_codes',
+                                       None))
+
+
+def detach_native(ecs, server_id, volume_id, force=False):
+    """``DELETE /v1/{project_id}/cloudservers/{id}/detachvolume/{volume}``.
+
+    Returns the job ID to wait on.  ``force`` sends ``delete_flag=1``
+    (OTC: force-detach a data disk).
+    """
+    url = '/cloudservers/%s/detachvolume/%s' % (server_id, volume_id)
+    params = {'delete_flag': '1'} if force else None
+    try:
+        resp = cloud.request(ecs, 'DELETE', url, params=params)
+    except cloud.CloudError as e:
+        if e.status == 404 or e.code == 'Ecs.0111':
+            raise NotAttached(e.message)
+        raise
+    try:
+        return resp.json()['job_id']
+    except (ValueError, KeyError, TypeError):
+        raise cloud.CloudError(resp.status_code,
+                               'the cloud accepted the detach but sent no '
+                               'job_id', url=resp.url)
+
+
+def job_status(ecs, job_id):
+    """The job's ``status`` (INIT, RUNNING, SUCCESS, FAIL) and its body."""
+    body = cloud.get_json(ecs, '/jobs/%s' % job_id)
+    return (body.get('status') or '').upper(), body
+
+
+def stop_server(compute, server_id):
+    cloud.request(compute, 'POST', '/servers/%s/action' % server_id,
+                  json={'os-stop': None})
+
+
+def start_server(compute, server_id):
+    cloud.request(compute, 'POST', '/servers/%s/action' % server_id,
+                  json={'os-start': None})

@@ -35,8 +35,8 @@ def _server_from(body):
         locked=body.get('locked'),
         root_device_name=body.get('OS-EXT-SRV-ATTR:root_device_name'),
         metadata=body.get('metadata') or {},
-        volumes_attached=body.get('os-extended-volumes:volumes_attached')
-        or [],
+        volumes_attached=(
+            body.get('os-extended-volumes:volumes_attached') or []),
     )
 
 
@@ -101,19 +101,18 @@ class Gatherer(object):
         return matches[0]
 
     def server(self, name_or_id):
-        mv = self.microversion
-
-        def by_id(server_id):
-            return _server_from(self._get(
-                self.compute, '/servers/%s' % server_id,
-                microversion=mv)['server'])
-
         def by_name(name):
             body = self._get(self.compute, '/servers/detail',
-                             params={'name': name}, microversion=mv)
+                             params={'name': name},
+                             microversion=self.microversion)
             return [_server_from(s) for s in body.get('servers', [])]
 
-        return self._find('server', name_or_id, by_id, by_name)
+        return self._find('server', name_or_id, self.server_by_id, by_name)
+
+    def server_by_id(self, server_id):
+        return _server_from(self._get(
+            self.compute, '/servers/%s' % server_id,
+            microversion=self.microversion)['server'])
 
     def volume(self, name_or_id):
         def by_id(volume_id):
@@ -136,9 +135,8 @@ class Gatherer(object):
                          '/servers/%s/os-volume_attachments' % server_id)
         return body.get('volumeAttachments', [])
 
-    def _system_volume_id(self, server, volume):
-        root = server.root_device_name
-        roots = (root,) if root else rules.ROOT_DEVICES
+    def _system_volume_id(self, server):
+        roots = rules.root_devices(server)
         for entry in server.volumes_attached:
             # OTC lists the device next to each attached volume's ID.
             if entry.get('device') in roots:
@@ -150,13 +148,10 @@ class Gatherer(object):
 
     def os_info(self, server, volume):
         """The OS of the ECS: system disk, else its image, else metadata."""
-        attachment = volume.attachment_to(server.id)
-        root = server.root_device_name
-        if attachment and attachment.device in (
-                (root,) if root else rules.ROOT_DEVICES):
+        if rules.is_system_disk(model.Facts(server, volume)):
             system = volume
         else:
-            system_id = self._system_volume_id(server, volume)
+            system_id = self._system_volume_id(server)
             system = self.volume_by_id(system_id) if system_id else None
         meta = system.image_metadata if system else {}
         if meta.get('__os_version'):
@@ -181,15 +176,19 @@ class Gatherer(object):
             server.metadata.get('os_type') or None,
             'the metadata (image_name) of server %s' % server.label)
 
-    def gather(self, server_ref, volume_refs):
+    def gather(self, server_ref, volume_refs, stop_first=False):
         """Facts for detaching each of ``volume_refs`` from one server."""
         server = self.server(server_ref)
         facts = []
         os_found = None
+        seen = set()
         for ref in volume_refs:
             volume = self.volume(ref)
+            if volume.id in seen:
+                continue
+            seen.add(volume.id)
             fact = model.Facts(server, volume)
-            if rules.needs_os(server, volume):
+            if rules.needs_os(server, volume, stop_first):
                 if os_found is None:
                     os_found = self.os_info(server, volume)
                 fact.os = os_found

@@ -31,11 +31,9 @@ def help_text(description):
     for rule in rules.RULES:
         note = '' if rule.forceable else ' Not bypassed by --force.'
         lines.extend(textwrap.wrap(
-            '%-14s %s%s' % (rule.id, rule.summary, note), WIDTH - 2,
-            initial_indent='  ', subsequent_indent=' ' * 17))
-        lines.extend(textwrap.wrap('Source: ' + rule.doc, WIDTH - 2,
-                                   initial_indent=' ' * 17,
-                                   subsequent_indent=' ' * 17))
+            '- %s: %s%s Source: %s.' % (rule.id, rule.summary, note,
+                                        rule.doc),
+            WIDTH - 2, initial_indent='  ', subsequent_indent='    '))
     lines += ['',
               'Rules system-disk, os-supported, windows-scsi and '
               'guest-prepare apply to a running (ACTIVE) ECS only: from a '
@@ -66,11 +64,11 @@ def refusals(stream, gathered, findings):
                 _write(stream, 'Way out: %s.' % f.advice, '      ')
     forceable = all(rules.RULES_BY_ID[f.rule].forceable
                     for fs in findings for f in rules.refusals(fs))
-    stream.write('Nothing was detached.')
+    closing = 'Nothing was detached.'
     if forceable:
-        stream.write(' --force sends the detach anyway; the cloud has the '
-                     'last word.')
-    stream.write('\n')
+        closing += (' --force sends the detach anyway; the cloud has the '
+                    'last word.')
+    _write(stream, closing)
 
 
 def warnings(stream, gathered, findings):
@@ -83,3 +81,15 @@ def warnings(stream, gathered, findings):
             else:
                 _write(stream, 'Reminder [%s] %s: %s.' % (
                     f.rule, fact.volume.label, f.message))
+
+
+def report_rows(gathered, findings):
+    """The --dry-run report: a row per volume and rule."""
+    rows = []
+    for fact, volume_findings in zip(gathered, findings):
+        for f in volume_findings:
+            detail = f.message
+            if f.advice and f.verdict in (rules.REFUSE, rules.FORCED):
+                detail += '. Way out: %s' % f.advice
+            rows.append((fact.volume.label, f.rule, f.verdict, detail))
+    return rows

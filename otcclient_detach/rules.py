@@ -6,6 +6,7 @@ talks to the cloud.
 """
 
 import collections
+import dataclasses
 
 from otcclient_detach import model
 from otcclient_detach import oslists
@@ -56,14 +57,15 @@ STOP_ADVICE = ("stop the ECS first ('openstack server stop {server}', or "
                "detached")
 
 
-def needs_os(server, volume):
+def needs_os(server, volume, stop_first=False):
     """Whether the OS of the ECS is needed to judge this detach.
 
     Only a running ECS has OS conditions; asking the cloud for the OS of a
-    stopped one would be a wasted request.
+    stopped one (or of one that --stop-server will stop) would be a wasted
+    request.
     """
-    return (server.status == model.ACTIVE
-            and volume.attachment_to(server.id) is not None)
+    return (server.status == model.ACTIVE and not stop_first and
+            volume.attachment_to(server.id) is not None)
 
 
 def os_type_of(facts):
@@ -142,18 +144,29 @@ def _running(facts):
     return facts.server.status == model.ACTIVE
 
 
+def root_devices(server):
+    """The device names that mean "system disk" on this server."""
+    root = server.root_device_name
+    return (root,) if root else ROOT_DEVICES
+
+
+def is_system_disk(facts):
+    """Whether the volume is attached as the server's system disk."""
+    attachment = facts.volume.attachment_to(facts.server.id)
+    return (attachment is not None and
+            attachment.device in root_devices(facts.server))
+
+
 def check_system_disk(facts):
     if not _running(facts):
         return SKIP, 'the ECS is not running', None
     server = facts.server
     device = facts.volume.attachment_to(server.id).device
     if server.root_device_name:
-        is_root = device == server.root_device_name
         how = 'root_device_name %s' % server.root_device_name
     else:
-        is_root = device in ROOT_DEVICES
         how = 'the cloud did not report root_device_name'
-    if not is_root:
+    if not is_system_disk(facts):
         return PASS, '%s is a data disk (%s)' % (device, how), None
     return (REFUSE,
             '%s is the system disk (%s, %s) of the running ECS %s' % (
@@ -241,12 +254,16 @@ RULES = (
 RULES_BY_ID = {rule.id: rule for rule in RULES}
 
 
-def evaluate(facts, force=False):
+def evaluate(facts, force=False, stop_first=False):
     """Judge one detach: a :class:`Finding` for every rule.
 
     Rule ``attached`` is a precondition of the others and cannot be
-    forced: when it fails, nothing else is judged.
+    forced: when it fails, nothing else is judged.  ``stop_first`` judges
+    a running ECS as the stopped one that --stop-server will make of it.
     """
+    if stop_first and facts.server.status == model.ACTIVE:
+        facts = dataclasses.replace(facts, server=dataclasses.replace(
+            facts.server, status=model.SHUTOFF))
     findings = []
     for rule in RULES:
         verdict, message, advice = rule.check(facts)

@@ -1,0 +1,188 @@
+"""Polling: until volumes leave a server, a server reaches a status, or an
+ECS job ends.
+
+A DELETE only starts a detach.  It is finished when the volume has left
+the server's attachment list (nova's API reference and tempest wait so);
+the volume status alone cannot tell for a multiattach volume, which stays
+``in-use`` while another server holds it.  It failed when the guest did not
+let go: the cloud then rolls the volume back to ``in-use`` with the
+attachment kept.
+"""
+
+import time
+
+from keystoneauth1 import exceptions as ks_exceptions
+
+from otcclient_detach import cloud
+
+FIRST_INTERVAL = 1.0
+MAX_INTERVAL = 5.0
+BACKOFF = 1.5
+#: Polls that may see a volume still ``in-use`` and attached before the
+#: cloud has marked it ``detaching``; after that it counts as rolled back.
+IN_USE_GRACE_POLLS = 3
+
+DETACHED = 'detached'
+ROLLED_BACK = 'rolled back'
+FAILED = 'failed'
+TIMED_OUT = 'timed out'
+
+
+class Timeout(Exception):
+    pass
+
+
+class Poller(object):
+    """When to look again: every second at first, backing off to 5 s."""
+
+    def __init__(self, timeout, clock=time.monotonic, sleep=time.sleep):
+        self.clock = clock
+        self.sleep = sleep
+        self.started = clock()
+        self.deadline = self.started + timeout
+
+    @property
+    def elapsed(self):
+        return self.clock() - self.started
+
+    def __iter__(self):
+        interval = FIRST_INTERVAL
+        while True:
+            remaining = self.deadline - self.clock()
+            if remaining <= 0:
+                return
+            self.sleep(min(interval, remaining))
+            yield
+            interval = min(interval * BACKOFF, MAX_INTERVAL)
+
+
+# Answers worth another look rather than giving up the wait: the cloud
+# being briefly unwell says nothing about the detach.
+TRANSIENT = (ks_exceptions.ConnectFailure, ks_exceptions.ConnectTimeout,
+             ks_exceptions.RetriableConnectionFailure)
+
+
+def _transient(error):
+    return isinstance(error, TRANSIENT) or (
+        isinstance(error, cloud.CloudError) and
+        (error.status >= 500 or error.status == 429))
+
+
+class Progress(object):
+    """One self-rewriting line on a terminal; nothing otherwise."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.enabled = bool(getattr(stream, 'isatty', lambda: False)())
+        self.shown = False
+
+    def show(self, text):
+        if self.enabled:
+            self.stream.write('\r%-78s' % text[:78])
+            self.stream.flush()
+            self.shown = True
+
+    def done(self):
+        if self.shown:
+            self.stream.write('\n')
+            self.shown = False
+
+
+def wait_detached(gatherer, server, volume_ids, poller, progress=None):
+    """Wait until each volume has left the server; return their outcomes.
+
+    The outcome of each volume ID is DETACHED, ROLLED_BACK, FAILED (with
+    the volume status) or TIMED_OUT.
+    """
+    pending = {vid: {'detaching': False, 'in_use': 0} for vid in volume_ids}
+    outcomes = {}
+    for _ in poller:
+        try:
+            listed = {a.get('volumeId')
+                      for a in gatherer.attachments(server.id)}
+            for vid in list(pending):
+                if vid not in listed:
+                    outcomes[vid] = (DETACHED, None)
+                    continue
+                verdict = _judge(gatherer.volume_by_id(vid), server,
+                                 pending[vid])
+                if verdict:
+                    outcomes[vid] = verdict
+        except Exception as e:
+            if not _transient(e):
+                raise
+        for vid in outcomes:
+            pending.pop(vid, None)
+        if progress:
+            progress.show('Waiting for %d of %d volume(s) to detach from %s '
+                          '(%ds)' % (len(pending), len(volume_ids),
+                                     server.label, poller.elapsed))
+        if not pending:
+            break
+    if progress:
+        progress.done()
+    for vid in pending:
+        outcomes[vid] = (TIMED_OUT, None)
+    return outcomes
+
+
+def _judge(volume, server, seen):
+    """The outcome for a volume still in the attachment list, or None."""
+    status = volume.status
+    if status == 'detaching':
+        seen['detaching'] = True
+        return None
+    if status.startswith('error'):
+        return FAILED, status
+    if status == 'in-use' and volume.attachment_to(server.id):
+        seen['in_use'] += 1
+        if seen['detaching'] or seen['in_use'] >= IN_USE_GRACE_POLLS:
+            return ROLLED_BACK, status
+    return None
+
+
+def wait_server_status(gatherer, server_id, status, poller, progress=None):
+    """Wait until the server has ``status`` and no task; return it."""
+    for _ in poller:
+        try:
+            server = gatherer.server_by_id(server_id)
+        except Exception as e:
+            if not _transient(e):
+                raise
+            continue
+        if progress:
+            progress.show('Server %s: %s%s (%ds)' % (
+                server.label, server.status,
+                ' / ' + server.task_state if server.task_state else '',
+                poller.elapsed))
+        if server.status == status and not server.task_state:
+            if progress:
+                progress.done()
+            return server
+        if server.status == 'ERROR':
+            break
+    if progress:
+        progress.done()
+    raise Timeout(status)
+
+
+def wait_job(ecs_job_status, job_id, poller, progress=None):
+    """Wait for an ECS job to end; return (status, body) or raise Timeout."""
+    from otcclient_detach import detach
+    for _ in poller:
+        try:
+            status, body = detach.job_status(ecs_job_status, job_id)
+        except Exception as e:
+            if not _transient(e):
+                raise
+            continue
+        if progress:
+            progress.show('Job %s: %s (%ds)' % (
+                job_id, status, poller.elapsed))
+        if status in ('SUCCESS', 'FAIL'):
+            if progress:
+                progress.done()
+            return status, body
+    if progress:
+        progress.done()
+    raise Timeout(job_id)

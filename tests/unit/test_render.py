@@ -1,0 +1,184 @@
+"""Tests for otcclient_detach.render: what the user reads."""
+
+import io
+
+import testtools
+from tests.unit import test_rules
+from tests.unit.test_rules import make_facts
+
+from otcclient_detach import render
+from otcclient_detach import rules
+
+
+def squash(text):
+    """``text`` without any whitespace, so that wrapping does not matter."""
+    return ''.join(text.split())
+
+
+def judge(facts_list, force=False):
+    return [rules.evaluate(facts, force=force) for facts in facts_list]
+
+
+def run(function, facts_list, force=False):
+    findings = judge(facts_list, force=force)
+    stream = io.StringIO()
+    function(stream, facts_list, findings)
+    return stream.getvalue(), findings
+
+
+class TestHelpText(testtools.TestCase):
+
+    def setUp(self):
+        super(TestHelpText, self).setUp()
+        self.text = render.help_text('Detach volumes from a server.\n')
+
+    def test_starts_with_description(self):
+        self.assertTrue(
+            self.text.startswith('Detach volumes from a server.\n'),
+            self.text)
+
+    def test_every_rule_with_its_source(self):
+        text = squash(self.text)
+        for rule in rules.RULES:
+            self.assertIn(squash(rule.id), text, rule.id)
+            self.assertIn(squash(rule.summary), text, rule.id)
+            self.assertIn(squash(rule.doc), text, rule.id)
+        # One source per rule.
+        self.assertEqual(len(rules.RULES), self.text.count('Source:'))
+
+    def test_rules_in_order(self):
+        positions = [self.text.index(rule.id + ':') for rule in rules.RULES]
+        self.assertEqual(sorted(positions), positions)
+
+    def test_not_forceable_rules_say_so(self):
+        self.assertEqual(
+            len([r for r in rules.RULES if not r.forceable]),
+            self.text.count('Not bypassed by --force.'))
+
+    def test_lines_fit_once_formatted(self):
+        # argparse refills plain paragraphs and keeps indented ones.
+        formatter = render.HelpFormatter('openstack')
+        text = formatter._fill_text(self.text, render.WIDTH, '')
+        for line in text.splitlines():
+            self.assertLessEqual(len(line), render.WIDTH, repr(line))
+        # The rule list is indented, so it is kept as written.
+        for rule in rules.RULES:
+            self.assertIn('  - %s:' % rule.id, text)
+
+
+# (name, facts of each volume, whether --force would help)
+REFUSAL_CASES = [
+    ('system disk', [make_facts(device='/dev/vda')], True),
+    ('many rules',
+     [make_facts(task_state='powering-off', locked=True, device='/dev/vda',
+                 os_version=test_rules.UNLISTED_WINDOWS,
+                 volume_metadata=test_rules.SCSI)], True),
+    ('error state', [make_facts(status='ERROR')], True),
+    ('not attached', [make_facts(attached_to=[], volume_status='available')],
+     False),
+    ('attached elsewhere',
+     [make_facts(attached_to=[test_rules.OTHER_SERVER_ID])], False),
+    ('two volumes, one not attached',
+     [make_facts(device='/dev/vda'),
+      make_facts(attached_to=[], volume_status='available')], False),
+    ('two volumes, both forceable',
+     [make_facts(device='/dev/vda'), make_facts(locked=True)], True),
+]
+
+
+class TestRefusals(testtools.TestCase):
+
+    def test_every_refusal_with_its_way_out(self):
+        for name, facts_list, _forceable in REFUSAL_CASES:
+            out, findings = run(render.refusals, facts_list)
+            text = squash(out)
+            count = 0
+            for facts, volume_findings in zip(facts_list, findings):
+                refused = rules.refusals(volume_findings)
+                self.assertTrue(refused, name)
+                self.assertIn(
+                    'Refused to detach volume %s from server %s:' % (
+                        facts.volume.label, facts.server.label),
+                    out, name)
+                for f in refused:
+                    count += 1
+                    self.assertIn(squash('[%s] %s' % (f.rule, f.message)),
+                                  text, name)
+                    self.assertIn(squash('Way out: %s' % f.advice), text,
+                                  name)
+            rule_lines = [line for line in out.splitlines()
+                          if line.startswith('  [')]
+            self.assertEqual(count, len(rule_lines), '%s: %s' % (name, out))
+            self.assertEqual(count, out.count('Way out:'),
+                             '%s: %s' % (name, out))
+
+    def test_ends_with_nothing_detached(self):
+        for name, facts_list, forceable in REFUSAL_CASES:
+            out, _findings = run(render.refusals, facts_list)
+            self.assertTrue(out.endswith('\n'), name)
+            last = out.splitlines()[-1]
+            self.assertTrue(last.startswith('Nothing was detached.'),
+                            '%s: %r' % (name, out))
+            self.assertEqual(forceable, '--force' in out,
+                             '%s: %r' % (name, out))
+
+    def test_volumes_without_refusal_are_left_out(self):
+        facts_list = [make_facts(device='/dev/vdb'),
+                      make_facts(device='/dev/vda')]
+        facts_list[0].volume.name = 'fine-disk'
+        out, _findings = run(render.refusals, facts_list)
+        self.assertNotIn('fine-disk', out)
+        self.assertEqual(1, out.count('Refused to detach'), out)
+
+    def test_lines_fit(self):
+        for name, facts_list, _forceable in REFUSAL_CASES:
+            out, _findings = run(render.refusals, facts_list)
+            for line in out.splitlines():
+                self.assertLessEqual(len(line), render.WIDTH,
+                                     '%s: %r' % (name, line))
+
+
+class TestWarnings(testtools.TestCase):
+
+    def test_forced_and_reminders(self):
+        facts_list = [make_facts(device='/dev/vda', locked=True)]
+        out, findings = run(render.warnings, facts_list, force=True)
+        text = squash(out)
+        forced = [f for f in findings[0] if f.verdict == rules.FORCED]
+        self.assertEqual(['locked', 'system-disk'],
+                         [f.rule for f in forced])
+        for f in forced:
+            self.assertIn(
+                squash('Warning (--force) [%s] %s' % (f.rule, f.message)),
+                text, out)
+        self.assertEqual(2, out.count('Warning (--force)'), out)
+        self.assertIn(squash('Reminder [guest-prepare] %s:' %
+                             test_rules.VOLUME_NAME), text, out)
+        self.assertEqual(1, out.count('Reminder'), out)
+
+    def test_reminder_only(self):
+        for os_version, word in ((test_rules.LINUX_OS, 'umount'),
+                                 (test_rules.WINDOWS_OS, 'OTC Tools')):
+            out, _findings = run(render.warnings,
+                                 [make_facts(os_version=os_version)])
+            self.assertNotIn('Warning', out, os_version)
+            self.assertEqual(1, out.count('Reminder'), out)
+            self.assertIn(word, out, os_version)
+            self.assertIn('/dev/vdb', out, os_version)
+
+    def test_stopped_server_has_nothing_to_say(self):
+        for force in (False, True):
+            out, _findings = run(
+                render.warnings, [make_facts(status='SHUTOFF',
+                                             device='/dev/vda', os=None)],
+                force=force)
+            self.assertEqual('', out)
+
+    def test_one_reminder_per_volume(self):
+        first = make_facts(device='/dev/vdb')
+        second = make_facts(device='/dev/vdc')
+        second.volume.name = 'data-2'
+        out, _findings = run(render.warnings, [first, second])
+        self.assertIn('Reminder [guest-prepare] data-1:', out)
+        self.assertIn('Reminder [guest-prepare] data-2:', out)
+        self.assertEqual(2, out.count('Reminder'), out)
