@@ -33,7 +33,8 @@ def help_text(description):
         lines.extend(textwrap.wrap(
             '- %s: %s%s Source: %s.' % (rule.id, rule.summary, note,
                                         rule.doc),
-            WIDTH - 2, initial_indent='  ', subsequent_indent='    '))
+            WIDTH - 2, initial_indent='  ', subsequent_indent='    ',
+            break_on_hyphens=False))
     lines += ['',
               'Rules system-disk, os-supported, windows-scsi and '
               'guest-prepare apply to a running (ACTIVE) ECS only: from a '
@@ -46,7 +47,8 @@ def help_text(description):
 
 def _write(stream, text, indent=''):
     for line in textwrap.wrap(text, WIDTH, initial_indent=indent,
-                              subsequent_indent=indent + '    '):
+                              subsequent_indent=indent + '    ',
+                              break_on_hyphens=False):
         stream.write(line + '\n')
 
 

@@ -116,9 +116,14 @@ class TestRefusals(testtools.TestCase):
         for name, facts_list, forceable in REFUSAL_CASES:
             out, _findings = run(render.refusals, facts_list)
             self.assertTrue(out.endswith('\n'), name)
-            last = out.splitlines()[-1]
-            self.assertTrue(last.startswith('Nothing was detached.'),
-                            '%s: %r' % (name, out))
+            lines = out.splitlines()
+            closing = [i for i, line in enumerate(lines)
+                       if line.startswith('Nothing was detached.')]
+            self.assertEqual(1, len(closing), '%s: %r' % (name, out))
+            # The closing sentence comes after every refusal and its way out.
+            self.assertFalse(
+                [line for line in lines[closing[0]:]
+                 if line.startswith('  [')], '%s: %r' % (name, out))
             self.assertEqual(forceable, '--force' in out,
                              '%s: %r' % (name, out))
 
