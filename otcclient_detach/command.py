@@ -150,14 +150,6 @@ class DetachVolume(command.Lister):
                                    stop_first=stop_first)
         findings = [rules.evaluate(f, force=parsed_args.force,
                                    stop_first=stop_first) for f in gathered]
-        refused = any(rules.refusals(f) for f in findings)
-        if parsed_args.dry_run:
-            self._status = EXIT_REFUSED if refused else 0
-            return REPORT_COLUMNS, render.report_rows(gathered, findings)
-        if refused:
-            render.refusals(stderr, gathered, findings)
-            self._status = EXIT_REFUSED
-            return (), ()
         if parsed_args.force_detach:
             system = [f.volume.label for f in gathered
                       if rules.is_system_disk(f)]
@@ -166,6 +158,14 @@ class DetachVolume(command.Lister):
                     '--force-detach is for data disks only; %s is the system '
                     'disk of server %s' % (', '.join(system),
                                            gathered[0].server.label))
+        refused = any(rules.refusals(f) for f in findings)
+        if parsed_args.dry_run:
+            self._status = EXIT_REFUSED if refused else 0
+            return REPORT_COLUMNS, render.report_rows(gathered, findings)
+        if refused:
+            render.refusals(stderr, gathered, findings)
+            self._status = EXIT_REFUSED
+            return (), ()
         render.warnings(stderr, gathered, findings)
         options = operations.Options(
             api=parsed_args.api, wait=parsed_args.wait,

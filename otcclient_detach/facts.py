@@ -182,7 +182,8 @@ class Gatherer(object):
         facts = []
         os_found = None
         seen = set()
-        for ref in volume_refs:
+        # The same argument twice is looked up once.
+        for ref in dict.fromkeys(volume_refs):
             volume = self.volume(ref)
             if volume.id in seen:
                 continue

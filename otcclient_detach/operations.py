@@ -108,6 +108,11 @@ class Operation(object):
             self.say('Server %s did not stop within %d s; nothing was '
                      'detached.' % (self.server.label, self.options.timeout))
             return False
+        except wait.WentWrong:
+            self.say('Server %s went to status ERROR while stopping; nothing '
+                     "was detached. Check it with 'openstack server show "
+                     "%s'." % (self.server.label, self.server.label))
+            return False
         except cloud.CloudError as e:
             self.say('The cloud refused to stop server %s: %s; nothing was '
                      'detached.' % (self.server.label, e))
@@ -128,6 +133,12 @@ class Operation(object):
                          self.server.label, self.options.timeout,
                          self.server.label))
             self.failures.setdefault('start', 'server did not start')
+            return
+        except wait.WentWrong:
+            self.say('Server %s went to status ERROR while starting; check '
+                     "it with 'openstack server show %s'." % (
+                         self.server.label, self.server.label))
+            self.failures.setdefault('start', 'server went to ERROR')
             return
         except cloud.CloudError as e:
             self.say('The cloud refused to start server %s again: %s' % (
@@ -182,9 +193,17 @@ class Operation(object):
         by_id = {v.id: v for v in volumes}
         if not volumes:
             return
-        outcomes = wait.wait_detached(self.gatherer, self.server,
-                                      list(by_id), self.poller(),
-                                      self.progress)
+        try:
+            outcomes = wait.wait_detached(self.gatherer, self.server,
+                                          list(by_id), self.poller(),
+                                          self.progress)
+        except cloud.CloudError as e:
+            self.progress.done()
+            for volume in volumes:
+                self._fail(volume, 'the detach was accepted, but following '
+                           'it failed: %s; it may still complete: check it '
+                           'with %s' % (e, self.check_command(volume)))
+            return
         for vid, (outcome, status) in outcomes.items():
             volume = by_id[vid]
             if outcome == wait.DETACHED:

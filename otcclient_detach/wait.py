@@ -32,6 +32,14 @@ class Timeout(Exception):
     pass
 
 
+class WentWrong(Exception):
+    """The server went to ERROR while we waited for another status."""
+
+    def __init__(self, server):
+        self.server = server
+        super(WentWrong, self).__init__(server.status)
+
+
 class Poller(object):
     """When to look again: every second at first, backing off to 5 s."""
 
@@ -160,7 +168,9 @@ def wait_server_status(gatherer, server_id, status, poller, progress=None):
                 progress.done()
             return server
         if server.status == 'ERROR':
-            break
+            if progress:
+                progress.done()
+            raise WentWrong(server)
     if progress:
         progress.done()
     raise Timeout(status)

@@ -1,0 +1,565 @@
+"""Tests for otcclient_detach.facts (gathering) and cloud (error bodies).
+
+The gatherer must resolve names and IDs the way OSC does but with fewer
+requests, pick the OS from the best source there is, and ask for the OS
+only when a rule needs it (a running ECS); see otc-facts.md.
+"""
+
+from keystoneauth1 import exceptions as ks_exceptions
+from osc_lib import exceptions
+import testtools
+from tests.unit import fakes
+
+from otcclient_detach import cloud
+from otcclient_detach import facts
+from otcclient_detach import model
+
+
+class GathererTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super(GathererTestCase, self).setUp()
+        self.cloud = fakes.FakeCloud()
+        self.gatherer = facts.Gatherer(self.cloud.connection)
+
+    def assertNothingUnrouted(self):
+        self.assertEqual([], self.cloud.unrouted())
+
+
+class TestLooksLikeId(testtools.TestCase):
+
+    def test_uuid_forms(self):
+        self.assertTrue(facts.looks_like_id(
+            '0b5e8a3c-1d2f-4a6b-9c8d-7e6f5a4b3c2d'))
+        self.assertTrue(facts.looks_like_id(
+            '0b5e8a3c1d2f4a6b9c8d7e6f5a4b3c2d'))
+
+    def test_names(self):
+        for value in ('web-1', '', None, 'data-0b5e8a3c', '12345'):
+            self.assertFalse(facts.looks_like_id(value), value)
+
+
+class TestServerResolution(GathererTestCase):
+
+    def test_id_is_fetched_by_id_only(self):
+        server = self.cloud.add_server('web-1')
+        found = self.gatherer.server(server['id'])
+        self.assertEqual(server['id'], found.id)
+        self.assertEqual(
+            [('compute', 'GET', '/servers/%s' % server['id'], None)],
+            self.cloud.sent())
+
+    def test_server_requests_use_the_highest_common_microversion(self):
+        server = self.cloud.add_server('web-1')
+        self.gatherer.server(server['id'])
+        self.gatherer.server('web-1')
+        self.assertEqual(['2.60', '2.60'],
+                         [c.microversion for c in self.cloud.compute.calls])
+
+    def test_microversion_capped_by_the_cloud(self):
+        self.cloud = fakes.FakeCloud(max_microversion='2.26')
+        self.gatherer = facts.Gatherer(self.cloud.connection)
+        self.cloud.add_server('web-1')
+        self.gatherer.server('web-1')
+        self.assertEqual('2.26', self.cloud.compute.calls[0].microversion)
+
+    def test_no_microversion_where_the_cloud_names_none(self):
+        self.cloud = fakes.FakeCloud(max_microversion=None)
+        self.gatherer = facts.Gatherer(self.cloud.connection)
+        server = self.cloud.add_server('web-1')
+        self.assertEqual(server['id'], self.gatherer.server('web-1').id)
+        self.assertIsNone(self.cloud.compute.calls[0].microversion)
+
+    def test_requests_do_not_raise_in_keystoneauth(self):
+        # raise_exc=False lets the cloud's error codes reach the user.
+        server = self.cloud.add_server('web-1')
+        self.gatherer.server(server['id'])
+        self.assertEqual([False],
+                         [c.raise_exc for c in self.cloud.compute.calls])
+
+    def test_uuid_not_found_by_id_is_tried_as_name(self):
+        name = '0b5e8a3c-1d2f-4a6b-9c8d-7e6f5a4b3c2d'
+        server = self.cloud.add_server(name)
+        found = self.gatherer.server(name)
+        self.assertEqual(server['id'], found.id)
+        self.assertEqual(
+            [('compute', 'GET', '/servers/%s' % name, None),
+             ('compute', 'GET', '/servers/detail', {'name': name})],
+            self.cloud.sent())
+
+    def test_uuid_by_id_other_error_propagates(self):
+        name = '0b5e8a3c-1d2f-4a6b-9c8d-7e6f5a4b3c2d'
+        self.cloud.compute.route('GET', '/servers/%s' % name, status=403,
+                                 body=fakes.nova_error(403, 'Forbidden'))
+        e = self.assertRaises(cloud.CloudError, self.gatherer.server, name)
+        self.assertEqual(403, e.status)
+        self.assertEqual(1, len(self.cloud.sent()))
+
+    def test_name_is_listed_without_a_get_by_id(self):
+        server = self.cloud.add_server('web-1')
+        found = self.gatherer.server('web-1')
+        self.assertEqual(server['id'], found.id)
+        self.assertEqual(
+            [('compute', 'GET', '/servers/detail', {'name': 'web-1'})],
+            self.cloud.sent())
+
+    def test_name_filter_is_exact_although_nova_matches_a_regex(self):
+        self.cloud.add_server('web-2')
+        web = self.cloud.add_server('web')
+        self.cloud.add_server('my-web')
+        # The fake answers like nova: all three match the regex 'web'.
+        found = self.gatherer.server('web')
+        self.assertEqual(web['id'], found.id)
+        self.assertEqual('web', found.name)
+
+    def test_dot_in_name_does_not_match_other_characters(self):
+        dotted = self.cloud.add_server('web.1')
+        self.cloud.add_server('webx1')
+        self.assertEqual(dotted['id'], self.gatherer.server('web.1').id)
+
+    def test_ambiguous_name_lists_every_id(self):
+        one = self.cloud.add_server('web')
+        two = self.cloud.add_server('web')
+        e = self.assertRaises(exceptions.CommandError,
+                              self.gatherer.server, 'web')
+        self.assertIn(one['id'], str(e))
+        self.assertIn(two['id'], str(e))
+        self.assertIn("More than one server exists with the name 'web'",
+                      str(e))
+
+    def test_unknown_name(self):
+        self.cloud.add_server('web-2')
+        e = self.assertRaises(exceptions.CommandError,
+                              self.gatherer.server, 'web')
+        self.assertEqual("No server with a name or ID of 'web' exists.",
+                         str(e))
+
+    def test_unknown_uuid(self):
+        name = '0b5e8a3c-1d2f-4a6b-9c8d-7e6f5a4b3c2d'
+        e = self.assertRaises(exceptions.CommandError,
+                              self.gatherer.server, name)
+        self.assertEqual("No server with a name or ID of '%s' exists." %
+                         name, str(e))
+
+    def test_empty_name_is_refused_without_a_request(self):
+        for value in ('', '   '):
+            e = self.assertRaises(exceptions.CommandError,
+                                  self.gatherer.server, value)
+            self.assertIn('must not be empty', str(e))
+        self.assertEqual([], self.cloud.sent())
+
+    def test_server_fields(self):
+        server = self.cloud.add_server(
+            'web-1', status='active', task_state='powering-off',
+            locked=True, root_device_name='/dev/sda',
+            metadata={'os_type': 'Linux'}, volumes=[('v-1', '/dev/sda')])
+        found = self.gatherer.server(server['id'])
+        self.assertEqual(
+            model.Server(id=server['id'], name='web-1', status='ACTIVE',
+                         task_state='powering-off', locked=True,
+                         root_device_name='/dev/sda',
+                         metadata={'os_type': 'Linux'},
+                         volumes_attached=[
+                             {'id': 'v-1', 'device': '/dev/sda',
+                              'delete_on_termination': False}]),
+            found)
+
+    def test_empty_task_state_is_none(self):
+        server = self.cloud.add_server('web-1', task_state='')
+        self.assertIsNone(self.gatherer.server(server['id']).task_state)
+
+
+class TestVolumeResolution(GathererTestCase):
+
+    def test_id_is_fetched_by_id_only(self):
+        volume = self.cloud.add_volume('data-1')
+        found = self.gatherer.volume(volume['id'])
+        self.assertEqual(volume['id'], found.id)
+        self.assertEqual(
+            [('block-storage', 'GET', '/volumes/%s' % volume['id'], None)],
+            self.cloud.sent())
+
+    def test_uuid_not_found_by_id_is_tried_as_name(self):
+        name = '0b5e8a3c-1d2f-4a6b-9c8d-7e6f5a4b3c2d'
+        volume = self.cloud.add_volume(name)
+        self.assertEqual(volume['id'], self.gatherer.volume(name).id)
+        self.assertEqual(
+            [('block-storage', 'GET', '/volumes/%s' % name, None),
+             ('block-storage', 'GET', '/volumes/detail', {'name': name})],
+            self.cloud.sent())
+
+    def test_name_is_listed_without_a_get_by_id(self):
+        volume = self.cloud.add_volume('data-1')
+        self.assertEqual(volume['id'], self.gatherer.volume('data-1').id)
+        self.assertEqual(
+            [('block-storage', 'GET', '/volumes/detail',
+              {'name': 'data-1'})],
+            self.cloud.sent())
+
+    def test_name_filter_is_exact(self):
+        # Some clouds filter volumes loosely too.
+        data = self.cloud.add_volume('data')
+        other = fakes.volume_body(name='data-2')
+        self.cloud.block_storage.route(
+            'GET', '/volumes/detail',
+            body={'volumes': [other, self.cloud.volumes[data['id']]]})
+        self.assertEqual(data['id'], self.gatherer.volume('data').id)
+
+    def test_ambiguous_name(self):
+        one = self.cloud.add_volume('data')
+        two = self.cloud.add_volume('data')
+        e = self.assertRaises(exceptions.CommandError,
+                              self.gatherer.volume, 'data')
+        self.assertIn(one['id'], str(e))
+        self.assertIn(two['id'], str(e))
+
+    def test_unknown(self):
+        e = self.assertRaises(exceptions.CommandError,
+                              self.gatherer.volume, 'nope')
+        self.assertEqual("No volume with a name or ID of 'nope' exists.",
+                         str(e))
+
+    def test_empty(self):
+        e = self.assertRaises(exceptions.CommandError,
+                              self.gatherer.volume, '')
+        self.assertIn('Volume name or ID must not be empty', str(e))
+        self.assertEqual([], self.cloud.sent())
+
+    def test_volume_fields(self):
+        server = self.cloud.add_server('web-1')
+        volume = self.cloud.add_volume(
+            'data-1', server, '/dev/vdb', metadata={'hw:passthrough': 'true'},
+            os_version=fakes.LINUX_OS, os_type='Linux', multiattach=True)
+        found = self.gatherer.volume_by_id(volume['id'])
+        self.assertEqual('in-use', found.status)
+        self.assertTrue(found.multiattach)
+        self.assertTrue(found.is_scsi)
+        self.assertEqual({'__os_version': fakes.LINUX_OS,
+                          '__os_type': 'Linux'}, found.image_metadata)
+        attachment = found.attachment_to(server['id'])
+        self.assertEqual('/dev/vdb', attachment.device)
+        self.assertEqual(volume['attachments'][0]['attachment_id'],
+                         attachment.attachment_id)
+
+    def test_attachments_lists_nova_entries(self):
+        server = self.cloud.add_server('web-1')
+        volume = self.cloud.add_volume('data-1', server, '/dev/vdb')
+        self.assertEqual(
+            [{'id': volume['id'], 'volumeId': volume['id'],
+              'serverId': server['id'], 'device': '/dev/vdb'}],
+            self.gatherer.attachments(server['id']))
+        self.assertEqual(
+            [('GET', '/servers/%s/os-volume_attachments' % server['id'])],
+            self.cloud.compute.requests())
+
+
+class TestOsInfo(GathererTestCase):
+    """Where the OS of a running ECS is read, and at what cost."""
+
+    def setUp(self):
+        super(TestOsInfo, self).setUp()
+        self.server = self.cloud.add_server(
+            'web-1', metadata={'os_type': 'Linux',
+                               'image_name': 'my-image'})
+        self.system = self.cloud.add_volume(
+            'web-1-sys', self.server, '/dev/vda', os_version=fakes.LINUX_OS,
+            os_type='Linux')
+        self.data = self.cloud.add_volume('data-1', self.server, '/dev/vdb')
+
+    def os_info(self, volume=None):
+        server = self.gatherer.server_by_id(self.server['id'])
+        vol = self.gatherer.volume_by_id((volume or self.data)['id'])
+        del self.cloud.log[:]
+        return self.gatherer.os_info(server, vol)
+
+    def test_from_system_disk_found_in_volumes_attached(self):
+        found = self.os_info()
+        self.assertEqual(fakes.LINUX_OS, found.version)
+        self.assertEqual('Linux', found.os_type)
+        self.assertIn('volume_image_metadata of system disk web-1-sys',
+                      found.source)
+        self.assertEqual(
+            [('block-storage', 'GET', '/volumes/%s' % self.system['id'],
+              None)],
+            self.cloud.sent())
+
+    def test_without_root_device_name_sda_and_vda_are_roots(self):
+        self.server['OS-EXT-SRV-ATTR:root_device_name'] = None
+        found = self.os_info()
+        self.assertEqual(fakes.LINUX_OS, found.version)
+        self.assertEqual(1, len(self.cloud.sent()))
+
+    def test_root_device_name_decides_over_the_usual_names(self):
+        # The system disk is /dev/sdz here; /dev/vda is a data disk.
+        self.server['OS-EXT-SRV-ATTR:root_device_name'] = '/dev/sdz'
+        self.cloud.volumes[self.system['id']]['attachments'][0][
+            'device'] = '/dev/sdz'
+        self.server['os-extended-volumes:volumes_attached'][0][
+            'device'] = '/dev/sdz'
+        decoy = self.cloud.add_volume('decoy', self.server, '/dev/vda',
+                                      os_version=fakes.UNLISTED_OS)
+        found = self.os_info()
+        self.assertEqual(fakes.LINUX_OS, found.version)
+        self.assertNotIn(('block-storage', 'GET', '/volumes/%s' %
+                          decoy['id'], None), self.cloud.sent())
+
+    def test_from_attachment_list_when_volumes_attached_has_no_device(self):
+        # Upstream nova lists only IDs in os-extended-volumes.
+        for entry in self.server['os-extended-volumes:volumes_attached']:
+            del entry['device']
+        found = self.os_info()
+        self.assertEqual(fakes.LINUX_OS, found.version)
+        self.assertEqual(
+            [('compute', 'GET',
+              '/servers/%s/os-volume_attachments' % self.server['id'],
+              None),
+             ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
+              None)],
+            self.cloud.sent())
+
+    def test_detaching_the_system_disk_needs_no_extra_request(self):
+        found = self.os_info(self.system)
+        self.assertEqual(fakes.LINUX_OS, found.version)
+        self.assertEqual([], self.cloud.sent())
+
+    def test_from_image_named_in_server_metadata(self):
+        image = self.cloud.add_image(os_version='Ubuntu 20.04 server 64bit')
+        self.server['metadata']['metering.image_id'] = image['id']
+        del self.cloud.volumes[self.system['id']]['volume_image_metadata']
+        found = self.os_info()
+        self.assertEqual('Ubuntu 20.04 server 64bit', found.version)
+        self.assertEqual('Linux', found.os_type)
+        self.assertEqual('image %s' % image['id'], found.source)
+        self.assertEqual(
+            [('block-storage', 'GET', '/volumes/%s' % self.system['id'],
+              None),
+             ('image', 'GET', '/images/%s' % image['id'], None)],
+            self.cloud.sent())
+
+    def test_from_image_named_in_system_disk_metadata(self):
+        image = self.cloud.add_image(os_version=fakes.WINDOWS_OS,
+                                     os_type='Windows')
+        self.cloud.volumes[self.system['id']]['volume_image_metadata'] = {
+            'image_id': image['id']}
+        found = self.os_info()
+        self.assertEqual(fakes.WINDOWS_OS, found.version)
+        self.assertEqual('Windows', found.os_type)
+        self.assertIn(('image', 'GET', '/images/%s' % image['id'], None),
+                      self.cloud.sent())
+
+    def test_system_disk_metadata_wins_over_image(self):
+        image = self.cloud.add_image(os_version=fakes.WINDOWS_OS)
+        self.server['metadata']['metering.image_id'] = image['id']
+        found = self.os_info()
+        self.assertEqual(fakes.LINUX_OS, found.version)
+        self.assertNotIn('image', [c[0] for c in self.cloud.sent()])
+
+    def test_image_gone_falls_back_to_server_metadata(self):
+        self.server['metadata']['metering.image_id'] = 'gone'
+        del self.cloud.volumes[self.system['id']]['volume_image_metadata']
+        found = self.os_info()
+        self.assertEqual('my-image', found.version)
+        self.assertEqual('Linux', found.os_type)
+        self.assertIn('metadata (image_name) of server web-1', found.source)
+
+    def test_image_error_other_than_404_propagates(self):
+        self.server['metadata']['metering.image_id'] = 'img-1'
+        del self.cloud.volumes[self.system['id']]['volume_image_metadata']
+        self.cloud.image.route('GET', '/images/img-1', status=500,
+                               body=fakes.nova_error(500, 'boom'))
+        e = self.assertRaises(cloud.CloudError, self.os_info)
+        self.assertEqual(500, e.status)
+
+    def test_from_server_metadata_without_image_request(self):
+        del self.cloud.volumes[self.system['id']]['volume_image_metadata']
+        found = self.os_info()
+        self.assertEqual(model.OsInfo(
+            'my-image', 'Linux', 'the metadata (image_name) of server web-1'),
+            found)
+        self.assertNotIn('image', [c[0] for c in self.cloud.sent()])
+
+    def test_nothing_known(self):
+        self.server['metadata'] = {}
+        del self.cloud.volumes[self.system['id']]['volume_image_metadata']
+        found = self.os_info()
+        self.assertIsNone(found.version)
+        self.assertIsNone(found.os_type)
+
+    def test_no_system_disk_found(self):
+        self.cloud.detach(self.server['id'], self.system['id'])
+        found = self.os_info()
+        self.assertEqual('my-image', found.version)
+        # Looked in volumes_attached, then asked nova's list once.
+        self.assertEqual(
+            [('compute', 'GET',
+              '/servers/%s/os-volume_attachments' % self.server['id'],
+              None)],
+            self.cloud.sent())
+
+
+class TestGather(GathererTestCase):
+
+    def setUp(self):
+        super(TestGather, self).setUp()
+        self.server = self.cloud.linux_server('web-1')
+        self.system = self.cloud.system_volume(self.server)
+        self.data1 = self.cloud.add_volume('data-1', self.server, '/dev/vdb')
+        self.data2 = self.cloud.add_volume('data-2', self.server, '/dev/vdc')
+
+    def test_running_ecs_by_names(self):
+        gathered = self.gatherer.gather('web-1', ['data-1'])
+        self.assertEqual(1, len(gathered))
+        self.assertEqual(self.server['id'], gathered[0].server.id)
+        self.assertEqual(self.data1['id'], gathered[0].volume.id)
+        self.assertEqual(fakes.LINUX_OS, gathered[0].os.version)
+        self.assertEqual(
+            [('compute', 'GET', '/servers/detail', {'name': 'web-1'}),
+             ('block-storage', 'GET', '/volumes/detail',
+              {'name': 'data-1'}),
+             ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
+              None)],
+            self.cloud.sent())
+        self.assertNothingUnrouted()
+
+    def test_os_is_read_once_for_several_volumes(self):
+        gathered = self.gatherer.gather('web-1', ['data-1', 'data-2'])
+        self.assertEqual([self.data1['id'], self.data2['id']],
+                         [f.volume.id for f in gathered])
+        self.assertIs(gathered[0].os, gathered[1].os)
+        self.assertEqual(1, self.cloud.sent().count(
+            ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
+             None)))
+
+    def test_stopped_ecs_needs_no_os(self):
+        self.server['status'] = 'SHUTOFF'
+        gathered = self.gatherer.gather('web-1', ['web-1-sys', 'data-1'])
+        self.assertEqual([None, None], [f.os for f in gathered])
+        self.assertEqual(
+            [('compute', 'GET', '/servers/detail', {'name': 'web-1'}),
+             ('block-storage', 'GET', '/volumes/detail',
+              {'name': 'web-1-sys'}),
+             ('block-storage', 'GET', '/volumes/detail',
+              {'name': 'data-1'})],
+            self.cloud.sent())
+
+    def test_stop_first_needs_no_os(self):
+        gathered = self.gatherer.gather('web-1', ['data-1'],
+                                        stop_first=True)
+        self.assertIsNone(gathered[0].os)
+        self.assertEqual(2, len(self.cloud.sent()))
+
+    def test_volume_not_attached_needs_no_os(self):
+        self.cloud.add_volume('loose')
+        gathered = self.gatherer.gather('web-1', ['loose'])
+        self.assertIsNone(gathered[0].os)
+        self.assertEqual(2, len(self.cloud.sent()))
+
+    def test_duplicate_arguments_are_gathered_once(self):
+        gathered = self.gatherer.gather(
+            'web-1', ['data-1', self.data1['id'], 'data-1', 'data-2'])
+        self.assertEqual([self.data1['id'], self.data2['id']],
+                         [f.volume.id for f in gathered])
+
+    def test_repeated_argument_is_looked_up_once(self):
+        self.gatherer.gather('web-1', ['data-1', 'data-1'])
+        self.assertEqual(1, self.cloud.sent().count(
+            ('block-storage', 'GET', '/volumes/detail', {'name': 'data-1'})))
+
+    def test_server_error_stops_before_volumes(self):
+        self.assertRaises(exceptions.CommandError, self.gatherer.gather,
+                          'nope', ['data-1'])
+        self.assertEqual(['compute'], [c[0] for c in self.cloud.sent()])
+
+
+class TestErrorFrom(testtools.TestCase):
+
+    def test_nova_style_with_custom_errno(self):
+        message = ("Cannot 'detach_volume' instance abc while it is in "
+                   "task_state powering-off")
+        e = cloud.error_from(fakes.response(
+            409, fakes.nova_error(409, message, errno='0101046'),
+            url='https://ecs/x'))
+        self.assertEqual(409, e.status)
+        self.assertEqual(message, e.message)
+        self.assertIsNone(e.code)
+        self.assertEqual('0101046', e.errno)
+        self.assertEqual('https://ecs/x', e.url)
+        self.assertEqual(cloud.HINTS['0101046'], e.hint)
+        self.assertEqual('%s (HTTP 409, 0101046). Hint: %s' % (
+            message, cloud.HINTS['0101046']), str(e))
+
+    def test_nova_style_without_errno(self):
+        e = cloud.error_from(fakes.response(
+            404, fakes.nova_error(404, 'volume_id not found: v')))
+        self.assertEqual('volume_id not found: v', e.message)
+        self.assertIsNone(e.hint)
+        self.assertEqual('volume_id not found: v (HTTP 404)', str(e))
+
+    def test_otc_style(self):
+        e = cloud.error_from(fakes.response(
+            400, fakes.otc_error('Ecs.0100', 'ECS status is not valid.')))
+        self.assertEqual(400, e.status)
+        self.assertEqual('Ecs.0100', e.code)
+        self.assertEqual('ECS status is not valid.', e.message)
+        self.assertEqual(cloud.HINTS['Ecs.0100'], e.hint)
+        self.assertIn('(HTTP 400, Ecs.0100). Hint: ', str(e))
+
+    def test_flat_message(self):
+        e = cloud.error_from(fakes.response(
+            429, {'message': 'Too many requests', 'code': 'Common.1503'}))
+        self.assertEqual('Too many requests', e.message)
+        self.assertEqual('Common.1503', e.code)
+        self.assertIn('flow control', str(e))
+
+    def test_html_body(self):
+        e = cloud.error_from(fakes.response(
+            502, text='  <html><body>Bad Gateway</body></html>\n'))
+        self.assertEqual(502, e.status)
+        self.assertEqual('<html><body>Bad Gateway</body></html>', e.message)
+        self.assertIsNone(e.code)
+        self.assertIsNone(e.errno)
+
+    def test_long_text_is_cut(self):
+        e = cloud.error_from(fakes.response(500, text='x' * 1000))
+        self.assertEqual(300, len(e.message))
+
+    def test_empty_body_uses_reason(self):
+        e = cloud.error_from(fakes.response(503))
+        self.assertEqual('Service Unavailable', e.message)
+        self.assertEqual('Service Unavailable (HTTP 503)', str(e))
+
+    def test_nothing_at_all(self):
+        e = cloud.error_from(fakes.response(500, reason=''))
+        self.assertEqual('no message', e.message)
+
+    def test_json_without_message(self):
+        e = cloud.error_from(fakes.response(400, {'badRequest': {}}))
+        self.assertEqual(400, e.status)
+        self.assertTrue(e.message)
+
+
+class TestRequest(testtools.TestCase):
+
+    def setUp(self):
+        super(TestRequest, self).setUp()
+        self.proxy = fakes.FakeProxy('compute', fakes.COMPUTE_ENDPOINT)
+
+    def test_success_returns_response(self):
+        self.proxy.route('GET', '/x', status=200, body={'a': 1})
+        self.assertEqual({'a': 1}, cloud.get_json(self.proxy, '/x',
+                                                  params={'p': '1'}))
+        call = self.proxy.calls[0]
+        self.assertFalse(call.raise_exc)
+        self.assertEqual({'p': '1'}, call.params)
+
+    def test_error_raises_cloud_error(self):
+        self.proxy.route('DELETE', '/x', status=409, body=fakes.nova_error(
+            409, 'busy', errno='0101046'))
+        e = self.assertRaises(cloud.CloudError, cloud.request, self.proxy,
+                              'DELETE', '/x')
+        self.assertEqual('0101046', e.errno)
+
+    def test_connection_errors_propagate(self):
+        self.proxy.route('GET', '/x', ks_exceptions.ConnectFailure('down'))
+        self.assertRaises(ks_exceptions.ConnectFailure, cloud.request,
+                          self.proxy, 'GET', '/x')
