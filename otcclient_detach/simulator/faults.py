@@ -1,0 +1,122 @@
+"""Fault injection rules and the request log."""
+
+import re
+import threading
+import time
+
+from otcclient_detach.simulator.state import isotime
+
+FAULT_KEYS = ('method', 'path', 'status', 'count', 'retry_after', 'latency',
+              'drop')
+
+
+class FaultRule:
+    """One rule: which requests it hits and what it does to them.
+
+    ``count`` is how many matching requests it still applies to;
+    None means every one.  A rule may add ``latency`` (seconds) and then
+    answer with ``status`` (e.g. 500, 503, 429 + ``retry_after``) or
+    ``drop`` the connection without any response.
+    """
+
+    def __init__(self, method='*', path='.*', status=None, count=1,
+                 retry_after=None, latency=None, drop=False):
+        self.method = (method or '*').upper()
+        self.path = path or '.*'
+        try:
+            self.regex = re.compile(self.path)
+        except re.error as exc:
+            raise ValueError('path %r is not a valid regex: %s'
+                             % (path, exc))
+        if status is not None:
+            status = int(status)
+            if not 400 <= status <= 599:
+                raise ValueError('status must be between 400 and 599')
+        if count is not None:
+            count = int(count)
+            if count < 1:
+                raise ValueError('count must be >= 1 or null (always)')
+        if latency is not None and float(latency) < 0:
+            raise ValueError('latency must be >= 0')
+        if status is None and not latency and not drop:
+            raise ValueError('a fault needs status, latency or drop')
+        self.status = status
+        self.count = count
+        self.retry_after = retry_after
+        self.latency = float(latency) if latency else None
+        self.drop = bool(drop)
+        self.hits = 0
+
+    def matches(self, method, path):
+        if self.method not in ('*', method.upper()):
+            return False
+        return self.regex.search(path) is not None
+
+    def to_dict(self):
+        return {'method': self.method, 'path': self.path,
+                'status': self.status, 'count': self.count,
+                'retry_after': self.retry_after, 'latency': self.latency,
+                'drop': self.drop, 'hits': self.hits}
+
+
+class Faults:
+    """Ordered rules; the first live rule matching a request is used."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._rules = []
+
+    def add(self, method='*', path='.*', status=None, count=1,
+            retry_after=None, latency=None, drop=False):
+        rule = FaultRule(method, path, status, count, retry_after, latency,
+                         drop)
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def clear(self):
+        with self._lock:
+            self._rules = []
+
+    def rules(self):
+        with self._lock:
+            return [r.to_dict() for r in self._rules]
+
+    def take(self, method, path):
+        """Consume one use of the first matching rule; None if none."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.matches(method, path):
+                    rule.hits += 1
+                    if rule.count is not None:
+                        rule.count -= 1
+                        if rule.count == 0:
+                            self._rules.remove(rule)
+                    return rule
+        return None
+
+
+class RequestLog:
+    """Every request to the cloud APIs, in arrival order."""
+
+    def __init__(self, clock=None):
+        self._lock = threading.Lock()
+        self._entries = []
+        self._clock = clock or time.time
+
+    def add(self, method, path, query, status, dropped=False):
+        now = self._clock()
+        entry = {'method': method, 'path': path, 'query': query,
+                 'status': status, 'time': isotime(now, True),
+                 'timestamp': now, 'dropped': dropped}
+        with self._lock:
+            self._entries.append(entry)
+        return entry
+
+    def entries(self):
+        with self._lock:
+            return [dict(e) for e in self._entries]
+
+    def clear(self):
+        with self._lock:
+            self._entries = []

@@ -1,0 +1,266 @@
+"""Run the simulator on a local port in a background thread."""
+
+import copy
+import os
+import shutil
+import tempfile
+import threading
+
+from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler
+
+from otcclient_detach.simulator import app as app_mod
+from otcclient_detach.simulator import faults as faults_mod
+from otcclient_detach.simulator import state as state_mod
+from otcclient_detach.simulator import tls as tls_mod
+
+
+class _Handler(WSGIRequestHandler):
+    # An idle client must not keep stop() waiting for its thread.
+    timeout = 10
+
+    def connection_dropped(self, error, environ=None):
+        # Also reached by the "drop" fault: close without answering,
+        # instead of waiting for a next request on a keep-alive socket.
+        self.close_connection = True
+
+    def log(self, type, message, *args):
+        # The simulator keeps its own request log; stay quiet.
+        pass
+
+
+class Simulator:
+    """An OTC cloud on ``http(s)://host:port``.
+
+    ``scenario`` is None (the built-in demo), a path to a YAML/JSON file
+    or a dict.  ``tls`` is None (plain HTTP), True (a fresh self-signed
+    certificate) or a ``(cert_path, key_path)`` pair.  ``clock`` replaces
+    ``time.time`` for the state's transitions (tests use a fake one).
+    Use as a context manager, or call :meth:`start` and :meth:`stop`.
+    """
+
+    def __init__(self, scenario=None, port=0, host='127.0.0.1',
+                 compute_version=None, tls=None, clock=None):
+        self.state = state_mod.State(scenario, clock=clock,
+                                     compute_version=compute_version)
+        self.faults = faults_mod.Faults()
+        self.log = faults_mod.RequestLog(self.state.clock)
+        self._stopping = threading.Event()
+        self.app = app_mod.SimApp(self.state, self.faults, self.log,
+                                  self._stopping)
+        self.host = host
+        self._wanted_port = port
+        self._tls = tls
+        self._tmpdir = None
+        self.cert_path = self.key_path = None
+        self._server = None
+        self._port = None
+        self._thread = None
+
+    # -- life cycle -------------------------------------------------------
+
+    def start(self):
+        if self._server is not None:
+            raise RuntimeError('simulator already running')
+        ssl_context = self._ssl_context()
+        self._stopping.clear()
+        server = make_server(self.host, self._wanted_port, self.app,
+                             threaded=True, request_handler=_Handler,
+                             ssl_context=ssl_context)
+        # Track handler threads so server_close() joins them: stop()
+        # leaves no thread behind.
+        server.daemon_threads = False
+        server.block_on_close = True
+        self._server = server
+        self._port = server.server_port
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={'poll_interval': 0.05},
+            name='otc-detach-sim:%d' % server.server_port, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()  # ends injected latency sleeps
+        server.shutdown()
+        self._thread.join(5)
+        self._thread = None
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _ssl_context(self):
+        if not self._tls:
+            return None
+        if self._tls is True:
+            if self.cert_path is None:
+                self._tmpdir = tempfile.mkdtemp(prefix='otc-sim-tls-')
+                self.cert_path, self.key_path = \
+                    tls_mod.generate_self_signed(self._tmpdir)
+        else:
+            self.cert_path, self.key_path = self._tls
+        return (self.cert_path, self.key_path)
+
+    # -- addresses --------------------------------------------------------
+
+    @property
+    def port(self):
+        """The bound port (kept after stop(), for messages)."""
+        if self._port is None:
+            raise RuntimeError('simulator was never started')
+        return self._port
+
+    @property
+    def running(self):
+        return self._server is not None
+
+    @property
+    def base_url(self):
+        scheme = 'https' if self._tls else 'http'
+        return '%s://%s:%d' % (scheme, self.host, self.port)
+
+    @property
+    def auth_url(self):
+        return self.base_url + '/iam/v3'
+
+    @property
+    def project_id(self):
+        return self.state.project['id']
+
+    @property
+    def cacert(self):
+        """Certificate to trust when serving TLS, else None."""
+        return self.cert_path
+
+    # -- request log and faults -------------------------------------------
+
+    @property
+    def requests(self):
+        """Copy of the request log (control API calls excluded)."""
+        return self.log.entries()
+
+    def clear_requests(self):
+        self.log.clear()
+
+    def add_fault(self, method, path_regex, status=None, count=1,
+                  retry_after=None, latency=None, drop=False):
+        """Inject a fault; see :class:`faults.FaultRule`."""
+        return self.faults.add(method, path_regex, status, count,
+                               retry_after, latency, drop)
+
+    def clear_faults(self):
+        self.faults.clear()
+
+    def set_token_ttl(self, seconds):
+        """Tokens issued from now on expire after ``seconds``."""
+        self.state.set_token_ttl(seconds)
+
+    def revoke_tokens(self):
+        self.state.revoke_tokens()
+
+    # -- state ------------------------------------------------------------
+
+    def patch_volume(self, name_or_id, **fields):
+        return self.volume(self.state.patch_volume(name_or_id,
+                                                   **fields)['id'])
+
+    def patch_server(self, name_or_id, **fields):
+        return self.server(self.state.patch_server(name_or_id,
+                                                   **fields)['id'])
+
+    def volume(self, name_or_id):
+        """Snapshot of a volume with its current (derived) status."""
+        with self.state.lock:
+            vol = self.state.find_volume(name_or_id)
+            out = {k: v for k, v in vol.items() if k != 'detaches'}
+            out = copy.deepcopy(out)
+            out['status'] = self.state.volume_status(vol)
+            return out
+
+    def server(self, name_or_id):
+        """Snapshot of a server, with ``volumes`` as attached."""
+        with self.state.lock:
+            srv = self.state.find_server(name_or_id)
+            out = copy.deepcopy(
+                {k: v for k, v in srv.items() if k != 'pending'})
+            out['volumes'] = [
+                {'id': v['id'], 'name': v['name'], 'device': a['device']}
+                for v, a in self.state.server_volumes(srv['id'])]
+            return out
+
+    def job(self, job_id):
+        return self.state.job(job_id)
+
+    # -- client configuration ---------------------------------------------
+
+    def clouds_config(self, cloud='otc-sim', volume_api_version='2',
+                      cacert=None, insecure=None, extra=None,
+                      auth_type='password'):
+        """The clouds.yaml content as a dict (see write_clouds_yaml)."""
+        user = self.state.users[0]
+        project = self.state.project
+        if auth_type == 'password':
+            auth = {'auth_url': self.auth_url, 'username': user['name'],
+                    'password': user['password'],
+                    'project_name': project['name'],
+                    'user_domain_name': user['domain']['name'],
+                    'project_domain_name': project['domain']['name']}
+        elif auth_type == 'v3applicationcredential':
+            if not user['app_credentials']:
+                raise ValueError('the scenario user has no app_credentials')
+            cred = user['app_credentials'][0]
+            auth = {'auth_url': self.auth_url,
+                    'application_credential_id': cred['id'],
+                    'application_credential_secret': cred['secret']}
+        else:
+            raise ValueError('auth_type must be password or '
+                             'v3applicationcredential')
+        conf = {'auth_type': auth_type, 'auth': auth,
+                'region_name': self.state.region, 'interface': 'public',
+                'identity_api_version': 3,
+                'volume_api_version': str(volume_api_version)}
+        if cacert is None:
+            cacert = self.cacert
+        if cacert:
+            conf['cacert'] = cacert
+        if insecure is not None:
+            conf['verify'] = not insecure
+        _merge(conf, extra or {})
+        return {'clouds': {cloud: conf}}
+
+    def write_clouds_yaml(self, path, cloud='otc-sim',
+                          volume_api_version='2', cacert=None,
+                          insecure=None, extra=None, auth_type='password'):
+        """Write a clouds.yaml for this simulator; return its path.
+
+        ``cacert`` None means the simulator's own certificate when
+        serving TLS; pass False to leave it out.  ``extra`` is merged
+        into the cloud's entry.
+        """
+        import yaml
+        conf = self.clouds_config(cloud, volume_api_version, cacert,
+                                  insecure, extra, auth_type)
+        path = os.fspath(path)
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        # It holds a password: readable by the owner only.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'w', encoding='utf-8') as fh:
+            yaml.safe_dump(conf, fh, default_flow_style=False)
+        return path
+
+
+def _merge(target, extra):
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value

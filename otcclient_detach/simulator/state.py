@@ -1,0 +1,459 @@
+"""The simulated cloud: servers, volumes, images, jobs and tokens.
+
+Time-based transitions (detaching -> available, powering-off ->
+SHUTOFF, ...) are applied lazily: every public method first calls
+``_advance()``, which settles whatever became due since the last call.
+No timer threads exist, so a fake clock makes tests deterministic, and
+one re-entrant lock around everything makes the state thread-safe.
+"""
+
+import copy
+import datetime
+import re
+import secrets
+import threading
+import time
+import uuid
+
+from otcclient_detach.simulator import scenario as scenario_mod
+
+# Server fields that patch_server() may change.
+SERVER_PATCHABLE = ('name', 'status', 'task_state', 'keep_task_state',
+                    'locked', 'root_device_name', 'metadata')
+# Server statuses in which volumes may be attached or detached.
+DETACHABLE = ('ACTIVE', 'SHUTOFF', 'SHELVED', 'SHELVED_OFFLOADED')
+VOLUME_PATCHABLE = ('name', 'status', 'guest_refuses', 'multiattach',
+                    'bootable', 'size', 'metadata', 'volume_image_metadata',
+                    'description')
+
+
+class SimError(Exception):
+    """A refusal, carried to the HTTP layer.
+
+    ``kind`` is the nova fault name (badRequest, itemNotFound,
+    conflictingRequest, ...); ``ecs_code`` the native ECS error code.
+    """
+
+    def __init__(self, status, kind, message, ecs_code=None,
+                 custom_errno=None):
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+        self.message = message
+        self.ecs_code = ecs_code
+        self.custom_errno = custom_errno
+
+
+class NotFound(SimError):
+    def __init__(self, message, ecs_code=None):
+        super().__init__(404, 'itemNotFound', message, ecs_code)
+
+
+class Ambiguous(SimError):
+    def __init__(self, message):
+        super().__init__(409, 'conflictingRequest', message)
+
+
+def isotime(ts, millis=False):
+    """Format a POSIX timestamp the way the OpenStack APIs do."""
+    dt = datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
+    if millis:
+        return dt.strftime('%Y-%m-%dT%H:%M:%S.') + \
+            '%03dZ' % (dt.microsecond // 1000)
+    return dt.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+class State:
+    """All mutable cloud state, guarded by ``self.lock``."""
+
+    def __init__(self, scenario=None, clock=None, compute_version=None):
+        self.scenario = scenario_mod.load(scenario)
+        if compute_version is not None:
+            if compute_version not in ('v2.1', 'v2'):
+                raise ValueError("compute_version must be 'v2.1' or 'v2'")
+            self.scenario['compute_version'] = compute_version
+        self.clock = clock or time.time
+        self.lock = threading.RLock()
+        sc = self.scenario
+        self.project = sc['project']
+        self.region = sc['region']
+        self.compute_version = sc['compute_version']
+        self.timings = dict(sc['timings'])
+        self.users = sc['users']
+        self.flavors = list(sc['flavors'])
+        self.images = copy.deepcopy(sc['images'])
+        self.servers = {}
+        self.volumes = {}
+        self.jobs = {}
+        self.tokens = {}
+        now = self.clock()
+        for srv in copy.deepcopy(sc['servers']):
+            srv['pending'] = None
+            srv['updated'] = srv['created']
+            vm_state, power = scenario_mod.SERVER_STATES[srv['status']]
+            srv['vm_state'], srv['power_state'] = vm_state, power
+            if srv['task_state']:
+                srv['pending'] = self._power_op(srv['task_state'], now)
+            self.servers[srv['id']] = srv
+        for vol in copy.deepcopy(sc['volumes']):
+            vol['detaches'] = []  # pending detaches, see _advance()
+            self.volumes[vol['id']] = vol
+
+    # -- lookup -------------------------------------------------------------
+
+    def _find(self, table, ref, what):
+        if ref in table:
+            return table[ref]
+        found = [o for o in table.values() if o['name'] == ref]
+        if not found:
+            raise NotFound('%s %s could not be found.' % (what, ref))
+        if len(found) > 1:
+            raise Ambiguous('More than one %s exists with the name %r.'
+                            % (what.lower(), ref))
+        return found[0]
+
+    def find_server(self, ref):
+        with self.lock:
+            self._advance()
+            return self._find(self.servers, ref, 'Instance')
+
+    def find_volume(self, ref):
+        with self.lock:
+            self._advance()
+            return self._find(self.volumes, ref, 'Volume')
+
+    def get_server(self, server_id):
+        """Server by exact id (404 otherwise), as nova looks it up."""
+        with self.lock:
+            self._advance()
+            if server_id not in self.servers:
+                raise NotFound('Instance %s could not be found.' % server_id,
+                               'Ecs.0114')
+            return self.servers[server_id]
+
+    def get_volume(self, volume_id):
+        with self.lock:
+            self._advance()
+            if volume_id not in self.volumes:
+                raise NotFound('Volume %s could not be found.' % volume_id)
+            return self.volumes[volume_id]
+
+    def list_servers(self):
+        with self.lock:
+            self._advance()
+            return list(self.servers.values())
+
+    def list_volumes(self):
+        with self.lock:
+            self._advance()
+            return list(self.volumes.values())
+
+    def image(self, image_id):
+        for image in self.images:
+            if image['id'] == image_id:
+                return image
+        raise NotFound('No image found with ID %s' % image_id)
+
+    def volume_status(self, vol):
+        """Cinder status, derived unless a patch forced one."""
+        if vol['status']:
+            return vol['status']
+        if vol['detaches']:
+            return 'detaching'
+        return 'in-use' if vol['attachments'] else 'available'
+
+    def server_volumes(self, server_id):
+        """(volume, attachment) pairs of a server, sorted by device."""
+        with self.lock:
+            self._advance()
+            pairs = [(v, a) for v in self.volumes.values()
+                     for a in v['attachments'] if a['server_id'] == server_id]
+            return sorted(pairs, key=lambda p: p[1]['device'])
+
+    # -- time ---------------------------------------------------------------
+
+    def _power_op(self, task_state, now):
+        if task_state == 'powering-on':
+            return ('start', now + self.timings['start_seconds'])
+        if task_state == 'powering-off':
+            return ('stop', now + self.timings['stop_seconds'])
+        return ('clear', now + self.timings['stop_seconds'])
+
+    def _advance(self):
+        now = self.clock()
+        for srv in self.servers.values():
+            op = srv['pending']
+            if op and op[1] <= now and not srv['keep_task_state']:
+                if op[0] == 'stop':
+                    self._set_status(srv, 'SHUTOFF')
+                elif op[0] == 'start':
+                    self._set_status(srv, 'ACTIVE')
+                srv['task_state'] = None
+                srv['pending'] = None
+                srv['updated'] = isotime(op[1])
+        for vol in self.volumes.values():
+            for det in [d for d in vol['detaches'] if d['due'] <= now]:
+                vol['detaches'].remove(det)
+                self._finish_detach(vol, det)
+
+    def _finish_detach(self, vol, det):
+        job = self.jobs.get(det['job_id'])
+        if vol['guest_refuses'] and not det['force']:
+            # The guest kept the disk: OTC rolls back to in-use.
+            if job:
+                job.update(status='FAIL', error_code='Ecs.0102',
+                           fail_reason='Detaching the disk timed out: the '
+                           'guest OS did not release volume %s.' % vol['id'],
+                           end_time=isotime(det['due'], True))
+            return
+        vol['attachments'] = [a for a in vol['attachments']
+                              if a['server_id'] != det['server_id']]
+        if job:
+            job.update(status='SUCCESS', end_time=isotime(det['due'], True))
+
+    def _set_status(self, srv, status):
+        srv['status'] = status
+        srv['vm_state'], srv['power_state'] = \
+            scenario_mod.SERVER_STATES[status]
+
+    # -- detach -------------------------------------------------------------
+
+    def detach(self, server_id, volume_id, native=False, force=False):
+        """Start detaching; return the native job id (or None).
+
+        Refusals raise SimError carrying both the nova fault and the
+        native ECS code, in the order nova checks them.
+        """
+        with self.lock:
+            self._advance()
+            srv = self.get_server(server_id)
+            if volume_id not in self.volumes:
+                raise NotFound('Volume %s could not be found.' % volume_id,
+                               'Ecs.0111')
+            vol = self.volumes[volume_id]
+            att = [a for a in vol['attachments']
+                   if a['server_id'] == server_id]
+            if not att:
+                raise NotFound('Instance %s is not attached to volume %s'
+                               % (server_id, volume_id), 'Ecs.0111')
+            is_root = att[0]['device'] == srv['root_device_name']
+            if is_root and native and force:
+                raise SimError(400, 'badRequest', 'delete_flag=1 cannot be '
+                               'used for the system disk.', 'Ecs.0100')
+            if is_root and srv['status'] == 'ACTIVE':
+                raise SimError(400, 'badRequest',
+                               "Can't detach root device volume", 'Ecs.0100')
+            self._check_actionable(srv, 'detach_volume')
+            if any(d['server_id'] == server_id for d in vol['detaches']):
+                raise SimError(400, 'badRequest', 'Invalid volume: Volume '
+                               'status must be in-use to detach, it is '
+                               'detaching.', 'Ecs.0100')
+            now = self.clock()
+            job_id = None
+            if native:
+                job_id = self._new_job('detachVolume', now, {
+                    'server_id': server_id, 'volume_id': volume_id})
+            vol['detaches'].append({
+                'server_id': server_id, 'job_id': job_id, 'force': force,
+                'due': now + self.timings['detach_seconds']})
+            return job_id
+
+    def _check_actionable(self, srv, action, statuses=None):
+        """Nova's check_instance_lock, then check_instance_state."""
+        if srv['locked']:
+            raise SimError(409, 'conflictingRequest', 'Instance %s is locked'
+                           % srv['id'], 'Ecs.0605')
+        if srv['status'] not in (statuses or DETACHABLE):
+            raise SimError(409, 'conflictingRequest', "Cannot '%s' instance "
+                           "%s while it is in vm_state %s" % (
+                               action, srv['id'], srv['vm_state']),
+                           'Ecs.0100')
+        if srv['task_state']:
+            raise SimError(409, 'conflictingRequest', "Cannot '%s' instance "
+                           "%s while it is in task_state %s" % (
+                               action, srv['id'], srv['task_state']),
+                           'Ecs.0100', custom_errno='0101046')
+
+    def attach(self, server_id, volume_id, device=None):
+        """Attach at once (attaching is not what this simulator is for)."""
+        with self.lock:
+            self._advance()
+            srv = self.get_server(server_id)
+            vol = self.get_volume(volume_id)
+            self._check_actionable(srv, 'attach_volume')
+            status = self.volume_status(vol)
+            if any(a['server_id'] == server_id for a in vol['attachments']):
+                raise SimError(400, 'badRequest', 'Invalid volume: volume %s '
+                               'is already attached to %s'
+                               % (volume_id, server_id))
+            if status != 'available' and not (
+                    vol['multiattach'] and status == 'in-use'):
+                raise SimError(400, 'badRequest', 'Invalid volume: volume %s '
+                               'status must be available, but current status'
+                               ' is: %s' % (volume_id, status))
+            used = {a['device'] for _, a in self.server_volumes(server_id)}
+            if device in used:
+                raise SimError(400, 'badRequest', 'The supplied device path '
+                               '(%s) is in use.' % device)
+            if not device:
+                prefix = (srv['root_device_name'] or '/dev/vda')[:-1]
+                device = next(prefix + c for c in 'bcdefghijklmnopqrstuvwxyz'
+                              if prefix + c not in used)
+            att = {'server_id': server_id, 'device': device,
+                   'id': str(uuid.uuid4()),
+                   'attached_at': isotime(self.clock())}
+            vol['attachments'].append(att)
+            return att
+
+    # -- power --------------------------------------------------------------
+
+    def power(self, server_id, action):
+        """Handle os-stop / os-start; nova's rules, 409 otherwise."""
+        with self.lock:
+            srv = self.get_server(server_id)
+            now = self.clock()
+            if action == 'stop':
+                self._check_actionable(srv, 'stop', ('ACTIVE', 'ERROR'))
+                srv['task_state'] = 'powering-off'
+            else:
+                self._check_actionable(srv, 'start', ('SHUTOFF',))
+                srv['task_state'] = 'powering-on'
+            srv['pending'] = self._power_op(srv['task_state'], now)
+            srv['updated'] = isotime(now)
+
+    # -- jobs ---------------------------------------------------------------
+
+    def _new_job(self, job_type, now, entities):
+        # OTC job IDs are 32 hex digits starting with ff8080.
+        job_id = 'ff808082' + secrets.token_hex(12)
+        self.jobs[job_id] = {
+            'job_id': job_id, 'job_type': job_type, 'status': 'RUNNING',
+            'begin_time': isotime(now, True), 'end_time': '',
+            'entities': entities, 'error_code': None, 'fail_reason': None,
+            'created': now}
+        return job_id
+
+    def job(self, job_id):
+        with self.lock:
+            self._advance()
+            if job_id not in self.jobs:
+                raise NotFound('Job %s could not be found.' % job_id,
+                               'Ecs.0200')
+            job = dict(self.jobs[job_id])
+            created = job.pop('created')
+            # A just-created job reads INIT, like OTC's job queue.
+            init = self.timings['detach_seconds'] * 0.1
+            if job['status'] == 'RUNNING' and self.clock() < created + init:
+                job['status'] = 'INIT'
+            return job
+
+    # -- tokens -------------------------------------------------------------
+
+    def issue_token(self, user, methods, app_cred=None):
+        with self.lock:
+            now = self.clock()
+            token = 'MIIsim' + secrets.token_urlsafe(48)
+            self.tokens[token] = {
+                'user': user, 'methods': methods, 'app_cred': app_cred,
+                'issued': now, 'expires': now + self.timings['token_seconds'],
+                'audit_id': secrets.token_urlsafe(16)[:22]}
+            return token, self.tokens[token]
+
+    def check_token(self, token):
+        """Return the token record, or None if unknown or expired."""
+        with self.lock:
+            rec = self.tokens.get(token or '')
+            if rec is None or rec['expires'] <= self.clock():
+                return None
+            return rec
+
+    def set_token_ttl(self, seconds):
+        with self.lock:
+            self.timings['token_seconds'] = float(seconds)
+
+    def revoke_token(self, token):
+        with self.lock:
+            self.tokens.pop(token, None)
+
+    def revoke_tokens(self):
+        with self.lock:
+            self.tokens.clear()
+
+    # -- patching -----------------------------------------------------------
+
+    def patch_server(self, ref, **fields):
+        with self.lock:
+            srv = self.find_server(ref)
+            for key, value in fields.items():
+                if key not in SERVER_PATCHABLE:
+                    raise ValueError('cannot patch server field %r; allowed: '
+                                     '%s' % (key, ', '.join(SERVER_PATCHABLE)))
+                if key == 'status':
+                    if value not in scenario_mod.SERVER_STATES:
+                        raise ValueError('unknown server status %r' % value)
+                    self._set_status(srv, value)
+                    srv['pending'] = None
+                elif key == 'task_state':
+                    srv['task_state'] = value or None
+                    srv['pending'] = (self._power_op(value, self.clock())
+                                      if value else None)
+                elif key == 'metadata':
+                    srv['metadata'] = dict(value or {})
+                else:
+                    srv[key] = value
+            srv['updated'] = isotime(self.clock())
+            return srv
+
+    def patch_volume(self, ref, **fields):
+        with self.lock:
+            vol = self.find_volume(ref)
+            for key, value in fields.items():
+                if key not in VOLUME_PATCHABLE:
+                    raise ValueError('cannot patch volume field %r; allowed: '
+                                     '%s' % (key, ', '.join(VOLUME_PATCHABLE)))
+                if key == 'status':
+                    if value is not None and \
+                            value not in scenario_mod.VOLUME_STATUSES:
+                        raise ValueError('unknown volume status %r' % value)
+                    vol['status'] = value
+                elif key in ('metadata', 'volume_image_metadata'):
+                    vol[key] = dict(value or {})
+                else:
+                    vol[key] = value
+            return vol
+
+    # -- dump ---------------------------------------------------------------
+
+    def dump(self):
+        """A JSON-able snapshot (for GET /_sim/state and debugging)."""
+        with self.lock:
+            self._advance()
+            servers = []
+            for srv in self.servers.values():
+                item = {k: v for k, v in srv.items() if k != 'pending'}
+                item['volumes'] = [
+                    {'id': v['id'], 'name': v['name'], 'device': a['device']}
+                    for v, a in self.server_volumes(srv['id'])]
+                servers.append(item)
+            volumes = []
+            for vol in self.volumes.values():
+                item = {k: copy.deepcopy(v) for k, v in vol.items()
+                        if k != 'detaches'}
+                item['status'] = self.volume_status(vol)
+                item['detaching_from'] = [d['server_id']
+                                          for d in vol['detaches']]
+                volumes.append(item)
+            jobs = [self.job(j) for j in self.jobs]
+            return {'project': self.project, 'region': self.region,
+                    'compute_version': self.compute_version,
+                    'timings': dict(self.timings), 'servers': servers,
+                    'volumes': volumes, 'images': copy.deepcopy(self.images),
+                    'jobs': jobs}
+
+
+def matches_name(pattern, name):
+    """Nova's name filter is a regular expression search."""
+    try:
+        return re.search(pattern, name) is not None
+    except re.error:
+        return pattern in name

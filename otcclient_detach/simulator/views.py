@@ -1,0 +1,324 @@
+"""JSON shapes of OTC's responses, built from the simulator state."""
+
+import hashlib
+
+from otcclient_detach.simulator import scenario as scenario_mod
+
+COMPUTE_MIN = (2, 1)
+COMPUTE_MAX = (2, 60)
+VOLUME_V3_MIN = VOLUME_V3_MAX = (3, 0)
+
+
+def _ver(version):
+    return '%d.%d' % version
+
+
+def _hexhash(*parts):
+    return hashlib.sha224(':'.join(parts).encode()).hexdigest()
+
+
+def cinder_time(stamp):
+    """Cinder/EVS print microseconds and no zone: 2024-01-15T08:00:00.0."""
+    stamp = stamp.rstrip('Z')
+    return stamp if '.' in stamp else stamp + '.000000'
+
+
+# -- version discovery --------------------------------------------------------
+
+def _version(vid, href, status, version='', min_version='', updated=''):
+    return {'id': vid, 'status': status, 'version': version,
+            'min_version': min_version, 'updated': updated,
+            'links': [{'rel': 'self', 'href': href}],
+            'media-types': [{
+                'base': 'application/json',
+                'type': 'application/vnd.openstack.compute+json;version=2'}]}
+
+
+def compute_versions(base):
+    return [
+        _version('v2.0', base + '/ecs/v2/', 'SUPPORTED',
+                 updated='2011-01-21T11:33:21Z'),
+        _version('v2.1', base + '/ecs/v2.1/', 'CURRENT', _ver(COMPUTE_MAX),
+                 _ver(COMPUTE_MIN), '2013-07-23T11:33:21Z')]
+
+
+def ecs_v1_version(base):
+    return _version('v1', base + '/ecs/v1/', 'CURRENT',
+                    updated='2016-12-01T00:00:00Z')
+
+
+def volume_versions(base):
+    return [
+        _version('v2.0', base + '/evs/v2/', 'SUPPORTED',
+                 updated='2014-06-28T12:20:21Z'),
+        _version('v3.0', base + '/evs/v3/', 'CURRENT', _ver(VOLUME_V3_MAX),
+                 _ver(VOLUME_V3_MIN), '2016-02-08T12:20:21Z')]
+
+
+def image_versions(base):
+    out = []
+    for minor in range(0, 3):
+        out.append({'id': 'v2.%d' % minor,
+                    'status': 'CURRENT' if minor == 2 else 'SUPPORTED',
+                    'links': [{'rel': 'self', 'href': base + '/ims/v2/'}]})
+    return list(reversed(out))
+
+
+def identity_version(base):
+    return {'id': 'v3.6', 'status': 'stable',
+            'updated': '2016-04-04T00:00:00Z',
+            'links': [{'rel': 'self', 'href': base + '/iam/v3/'}],
+            'media-types': [{'base': 'application/json',
+                             'type': 'application/vnd.openstack.identity-v3'
+                                     '+json'}]}
+
+
+# -- identity -------------------------------------------------------------
+
+def catalog(state, base):
+    pid = state.project['id']
+    services = [
+        ('identity', 'keystone', base + '/iam/v3'),
+        ('compute', 'nova', '%s/ecs/%s/%s' % (base, state.compute_version,
+                                              pid)),
+        ('ecs', 'ecs', '%s/ecs/v1/%s' % (base, pid)),
+        ('volumev2', 'cinderv2', '%s/evs/v2/%s' % (base, pid)),
+        ('volumev3', 'cinderv3', '%s/evs/v3/%s' % (base, pid)),
+        ('block-storage', 'evs', '%s/evs/v3/%s' % (base, pid)),
+        ('image', 'glance', base + '/ims'),
+    ]
+    out = []
+    for stype, name, url in services:
+        out.append({'type': stype, 'name': name, 'id': _hexhash(stype)[:32],
+                    'endpoints': [{
+                        'id': _hexhash(stype, url)[:32],
+                        'interface': 'public', 'region': state.region,
+                        'region_id': state.region, 'url': url}]})
+    return out
+
+
+def token(state, base, rec, token_id):
+    from otcclient_detach.simulator.state import isotime
+    user = rec['user']
+    body = {
+        'methods': rec['methods'],
+        'expires_at': isotime(rec['expires'], True),
+        'issued_at': isotime(rec['issued'], True),
+        'audit_ids': [rec['audit_id']],
+        'user': {'id': user['id'], 'name': user['name'],
+                 'domain': dict(user['domain']),
+                 'password_expires_at': None},
+        'project': {'id': state.project['id'],
+                    'name': state.project['name'],
+                    'domain': dict(state.project['domain'])},
+        'roles': [{'id': _hexhash('role', 'te_admin')[:32],
+                   'name': 'te_admin'},
+                  {'id': _hexhash('role', 'op_gated')[:32],
+                   'name': 'op_gated_ecs'}],
+        'catalog': catalog(state, base),
+        'is_domain': False,
+    }
+    if rec.get('app_cred'):
+        body['application_credential'] = {
+            'id': rec['app_cred']['id'], 'name': rec['app_cred']['name'],
+            'restricted': True}
+    return {'token': body}
+
+
+# -- compute --------------------------------------------------------------
+
+def _at_least(mv, version):
+    # mv is None on the legacy /v2 endpoint, which has no microversions.
+    return mv is not None and mv >= version
+
+
+def flavor(state, base, api, name, mv=COMPUTE_MIN, embedded=False):
+    cpus, ram = scenario_mod.flavor_specs(name)
+    if embedded and _at_least(mv, (2, 47)):
+        return {'original_name': name, 'vcpus': cpus, 'ram': ram,
+                'disk': 0, 'ephemeral': 0, 'swap': 0, 'extra_specs': {}}
+    pid = state.project['id']
+    links = [{'rel': 'bookmark',
+              'href': '%s/ecs/%s/flavors/%s' % (base, pid, name)}]
+    if embedded:
+        return {'id': name, 'links': links}
+    out = {'id': name, 'name': name, 'vcpus': cpus, 'ram': ram, 'disk': 0,
+           'swap': '', 'rxtx_factor': 1.0, 'OS-FLV-EXT-DATA:ephemeral': 0,
+           'OS-FLV-DISABLED:disabled': False,
+           'os-flavor-access:is_public': True,
+           'links': [{'rel': 'self', 'href': '%s/ecs/%s/%s/flavors/%s' % (
+               base, api, pid, name)}] + links}
+    if _at_least(mv, (2, 55)):
+        out['description'] = None
+    return out
+
+
+def server_summary(state, base, api, srv):
+    return {'id': srv['id'], 'name': srv['name'],
+            'links': _server_links(state, base, api, srv)}
+
+
+def _server_links(state, base, api, srv):
+    pid = state.project['id']
+    return [{'rel': 'self',
+             'href': '%s/ecs/%s/%s/servers/%s' % (base, api, pid, srv['id'])},
+            {'rel': 'bookmark', 'href': '%s/ecs/%s/servers/%s' % (
+                base, pid, srv['id'])}]
+
+
+def _addresses(state, srv):
+    index = list(state.servers).index(srv['id'])
+    mac = 'fa:16:3e:%s:%s:%s' % tuple(
+        _hexhash('mac', srv['id'])[i:i + 2] for i in (0, 2, 4))
+    vpc = _hexhash('vpc', state.project['id'])
+    vpc = '%s-%s-%s-%s-%s' % (vpc[:8], vpc[8:12], vpc[12:16], vpc[16:20],
+                              vpc[20:32])
+    return {vpc: [{'addr': '192.168.0.%d' % (10 + index), 'version': 4,
+                   'OS-EXT-IPS:type': 'fixed',
+                   'OS-EXT-IPS-MAC:mac_addr': mac}]}
+
+
+def server_detail(state, base, api, srv, mv):
+    host = _hexhash('host', srv['id'])[:56]
+    index = list(state.servers).index(srv['id'])
+    volumes = []
+    for vol, att in state.server_volumes(srv['id']):
+        item = {'id': vol['id'], 'device': att['device'],
+                'bootIndex': att.get('boot_index') or (
+                    '0' if att['device'] == srv['root_device_name']
+                    else '-1')}
+        if _at_least(mv, (2, 3)):
+            item['delete_on_termination'] = False
+        volumes.append(item)
+    launched = cinder_time(srv['created'])
+    out = {
+        'id': srv['id'], 'name': srv['name'], 'status': srv['status'],
+        'tenant_id': state.project['id'],
+        'user_id': state.users[0]['id'],
+        'metadata': dict(srv['metadata']),
+        'hostId': host,
+        # ECSs boot from their system disk: no image, like OTC shows.
+        'image': '',
+        'flavor': flavor(state, base, api, srv['flavor'], mv, True),
+        'created': srv['created'], 'updated': srv['updated'],
+        'addresses': _addresses(state, srv),
+        'accessIPv4': '', 'accessIPv6': '',
+        'links': _server_links(state, base, api, srv),
+        'OS-DCF:diskConfig': 'MANUAL',
+        'progress': 0,
+        'key_name': srv['key_name'],
+        'config_drive': '',
+        'OS-EXT-AZ:availability_zone': srv['availability_zone'],
+        'OS-EXT-SRV-ATTR:host': host[:16],
+        'OS-EXT-SRV-ATTR:hypervisor_hostname': host[16:32],
+        'OS-EXT-SRV-ATTR:instance_name': 'instance-%08x' % (0x1000 + index),
+        'OS-EXT-STS:task_state': srv['task_state'],
+        'OS-EXT-STS:vm_state': srv['vm_state'],
+        'OS-EXT-STS:power_state': srv['power_state'],
+        'OS-SRV-USG:launched_at': launched,
+        'OS-SRV-USG:terminated_at': None,
+        'os-extended-volumes:volumes_attached': volumes,
+        'security_groups': [{'name': 'default'}],
+    }
+    if _at_least(mv, (2, 3)):
+        out.update({
+            'OS-EXT-SRV-ATTR:root_device_name': srv['root_device_name'],
+            'OS-EXT-SRV-ATTR:hostname': srv['name'],
+            'OS-EXT-SRV-ATTR:reservation_id': 'r-%s' % host[:8],
+            'OS-EXT-SRV-ATTR:launch_index': 0,
+            'OS-EXT-SRV-ATTR:kernel_id': '',
+            'OS-EXT-SRV-ATTR:ramdisk_id': '',
+            'OS-EXT-SRV-ATTR:user_data': None})
+    if _at_least(mv, (2, 9)):
+        out['locked'] = srv['locked']
+    if _at_least(mv, (2, 19)):
+        out['description'] = srv['description']
+    if _at_least(mv, (2, 26)):
+        out['tags'] = []
+    return out
+
+
+def volume_attachment(srv, vol, att):
+    return {'id': vol['id'], 'serverId': srv['id'], 'volumeId': vol['id'],
+            'device': att['device']}
+
+
+# -- volumes --------------------------------------------------------------
+
+def _volume_links(state, base, api, vol):
+    pid = state.project['id']
+    return [{'rel': 'self',
+             'href': '%s/evs/%s/%s/volumes/%s' % (base, api, pid, vol['id'])},
+            {'rel': 'bookmark', 'href': '%s/evs/%s/volumes/%s' % (
+                base, pid, vol['id'])}]
+
+
+def volume_summary(state, base, api, vol):
+    return {'id': vol['id'], 'name': vol['name'],
+            'links': _volume_links(state, base, api, vol)}
+
+
+def volume_detail(state, base, api, vol):
+    hosts = {s['id']: s for s in state.servers.values()}
+    attachments = []
+    for att in vol['attachments']:
+        srv = hosts.get(att['server_id'])
+        attachments.append({
+            'id': vol['id'], 'volume_id': vol['id'],
+            'attachment_id': att['id'], 'server_id': att['server_id'],
+            'device': att['device'],
+            'host_name': srv and _hexhash('host', srv['id'])[:16],
+            'attached_at': cinder_time(att['attached_at'])})
+    out = {
+        'id': vol['id'], 'name': vol['name'],
+        'status': state.volume_status(vol),
+        'size': vol['size'],
+        'bootable': 'true' if vol['bootable'] else 'false',
+        'multiattach': vol['multiattach'],
+        # EVS's own name for multiattach, still returned by OTC.
+        'shareable': 'true' if vol['multiattach'] else 'false',
+        'attachments': attachments,
+        'metadata': dict(vol['metadata']),
+        'volume_type': vol['volume_type'],
+        'availability_zone': vol['availability_zone'],
+        'os-vol-tenant-attr:tenant_id': state.project['id'],
+        'os-vol-host-attr:host': 'pod01.%s#%s' % (
+            vol['availability_zone'], vol['volume_type']),
+        'created_at': cinder_time(vol['created_at']),
+        'updated_at': None,
+        'description': vol['description'],
+        'user_id': state.users[0]['id'],
+        'encrypted': False,
+        'replication_status': 'disabled',
+        'consistencygroup_id': None,
+        'source_volid': None,
+        'snapshot_id': None,
+        'links': _volume_links(state, base, api, vol),
+    }
+    if vol['volume_image_metadata']:
+        out['volume_image_metadata'] = dict(vol['volume_image_metadata'])
+    if api == 'v3':
+        out.update({'group_id': None, 'provider_id': None,
+                    'service_uuid': None, 'shared_targets': True,
+                    'cluster_name': None, 'consumes_quota': True})
+    return out
+
+
+# -- images ---------------------------------------------------------------
+
+def image(state, img):
+    out = {
+        'id': img['id'], 'name': img['name'], 'status': img['status'],
+        'visibility': img['visibility'], 'protected': False, 'tags': [],
+        'container_format': 'bare', 'disk_format': img['disk_format'],
+        'min_disk': img['min_disk'], 'min_ram': 0, 'size': img['size'],
+        'checksum': 'd41d8cd98f00b204e9800998ecf8427e',
+        'owner': state.project['id'], 'os_hidden': False,
+        'created_at': '2024-01-01T00:00:00Z',
+        'updated_at': '2024-01-01T00:00:00Z',
+        'self': '/v2/images/%s' % img['id'],
+        'file': '/v2/images/%s/file' % img['id'],
+        'schema': '/v2/schemas/image',
+    }
+    out.update(img['properties'])
+    return out
