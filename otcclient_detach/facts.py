@@ -61,10 +61,22 @@ class Gatherer(object):
     """Reads servers, volumes and images over the CLI's SDK connection."""
 
     def __init__(self, connection):
-        self.compute = connection.compute
-        self.block_storage = connection.block_storage
-        self.image = connection.image
+        self.connection = connection
         self._microversion = None
+
+    # The SDK builds a proxy (and may discover its versions, a request)
+    # on first access: ask for each only when it is used.
+    @property
+    def compute(self):
+        return self.connection.compute
+
+    @property
+    def block_storage(self):
+        return self.connection.block_storage
+
+    @property
+    def image(self):
+        return self.connection.image
 
     @property
     def microversion(self):
