@@ -29,7 +29,8 @@ def help_text(description):
              'Rules, in the order they are checked (every failing rule is '
              'reported, each with its way out):', '']
     for rule in rules.RULES:
-        note = '' if rule.forceable else ' Not bypassed by --force.'
+        note = {True: '', False: ' Not bypassed by --force.',
+                None: ' A reminder only: it never blocks.'}[rule.forceable]
         lines.extend(textwrap.wrap(
             '- %s: %s%s Source: %s.' % (rule.id, rule.summary, note,
                                         rule.doc),

@@ -24,6 +24,8 @@ SKIP = 'n/a'
 Finding = collections.namedtuple(
     'Finding', 'rule verdict message advice volume_id')
 
+#: ``forceable``: True if --force turns a refusal into a warning, False if
+#: nothing bypasses it, None for a reminder that never refuses.
 Rule = collections.namedtuple('Rule', 'id summary doc forceable check')
 
 SEED_DOC = ('ECS API reference, "Detaching a Disk from an ECS", '
@@ -249,7 +251,7 @@ RULES = (
          SEED_DOC + ', Table 1 (Windows)', True, check_windows_scsi),
     Rule('guest-prepare', 'Reminder: unmount (Linux) or stop I/O '
          '(Windows; OTC Tools installed) before detaching.',
-         SEED_DOC + ' 2-4', False, check_guest),
+         SEED_DOC + ' 2-4', None, check_guest),
 )
 RULES_BY_ID = {rule.id: rule for rule in RULES}
 

@@ -52,8 +52,11 @@ class TestHelpText(testtools.TestCase):
 
     def test_not_forceable_rules_say_so(self):
         self.assertEqual(
-            len([r for r in rules.RULES if not r.forceable]),
+            len([r for r in rules.RULES if r.forceable is False]),
             self.text.count('Not bypassed by --force.'))
+        self.assertEqual(
+            len([r for r in rules.RULES if r.forceable is None]),
+            self.text.count('A reminder only: it never blocks.'))
 
     def test_lines_fit_once_formatted(self):
         # argparse refills plain paragraphs and keeps indented ones.
