@@ -41,11 +41,19 @@ class WentWrong(Exception):
 
 
 class Poller(object):
-    """When to look again: every second at first, backing off to 5 s."""
+    """When to look again: every second at first, backing off to 5 s.
 
-    def __init__(self, timeout, clock=time.monotonic, sleep=time.sleep):
+    Looks are never less than a second apart: rather than a last hurried
+    look just before the deadline, the wait ends a little early.
+    ``immediate`` takes a first look at once (e.g. to see a volume
+    ``detaching`` right after the DELETE), then goes on as usual.
+    """
+
+    def __init__(self, timeout, clock=time.monotonic, sleep=time.sleep,
+                 immediate=False):
         self.clock = clock
         self.sleep = sleep
+        self.immediate = immediate
         self.started = clock()
         self.deadline = self.started + timeout
 
@@ -54,10 +62,12 @@ class Poller(object):
         return self.clock() - self.started
 
     def __iter__(self):
+        if self.immediate:
+            yield
         interval = FIRST_INTERVAL
         while True:
             remaining = self.deadline - self.clock()
-            if remaining <= 0:
+            if remaining < FIRST_INTERVAL:
                 return
             self.sleep(min(interval, remaining))
             yield

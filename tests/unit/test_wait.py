@@ -53,10 +53,23 @@ class TestPoller(testtools.TestCase):
         self.assertEqual(1.0, poller.elapsed)
 
     def test_sleeps_never_exceed_the_timeout(self):
-        for timeout in (1, 2, 2.5, 7, 61, 300):
+        for timeout in (1, 2, 2.5, 7, 61, 300, 9.5):
             sleeps, _ = poll_sleeps(timeout)
-            self.assertAlmostEqual(timeout, sum(sleeps))
+            self.assertLessEqual(sum(sleeps), timeout)
+            self.assertGreater(sum(sleeps), timeout - wait.FIRST_INTERVAL)
             self.assertLessEqual(max(sleeps), wait.MAX_INTERVAL)
+            # "at most every second", the last look included
+            self.assertGreaterEqual(min(sleeps), wait.FIRST_INTERVAL)
+
+    def test_immediate_first_look(self):
+        clock = fakes.FakeClock()
+        poller = wait.Poller(10, clock=clock.clock, sleep=clock.sleep,
+                             immediate=True)
+        looks = iter(poller)
+        next(looks)
+        self.assertEqual([], clock.sleeps)
+        next(looks)
+        self.assertEqual([wait.FIRST_INTERVAL], clock.sleeps)
 
     def test_stops_at_the_deadline_when_polls_take_time(self):
         clock = fakes.FakeClock()
