@@ -55,6 +55,10 @@ class DetachVolume(command.Lister):
     data is refused, with the reason and the way out.
     """
 
+    #: Authentication waits for take_action (cloud.connect), after the
+    #: options have been checked: a usage error sends no request.
+    auth_required = False
+
     def get_description(self):
         from otcclient_detach import render
         return render.help_text(super(DetachVolume, self).get_description())
@@ -137,14 +141,29 @@ class DetachVolume(command.Lister):
         return self._status
 
     def take_action(self, parsed_args):
+        from otcclient_detach import cloud
+        self._operation = None
+        try:
+            return self._detach(parsed_args)
+        except exceptions.CommandError:
+            raise
+        except Exception as e:
+            message = cloud.failure_message(
+                e, cloud.auth_url_of(self.app),
+                sent=getattr(self._operation, 'sent', False))
+            if message is None:
+                raise
+            raise exceptions.CommandError(message)
+
+    def _detach(self, parsed_args):
+        from otcclient_detach import cloud
         from otcclient_detach import facts
         from otcclient_detach import operations
         from otcclient_detach import render
         from otcclient_detach import rules
 
         stderr = self.app.stderr
-        conn = self.app.client_manager.sdk_connection
-        gatherer = facts.Gatherer(conn)
+        gatherer = facts.Gatherer(cloud.connect(self))
         stop_first = parsed_args.stop_server
         gathered = gatherer.gather(parsed_args.server, parsed_args.volumes,
                                    stop_first=stop_first)
@@ -173,7 +192,8 @@ class DetachVolume(command.Lister):
             force_detach=parsed_args.force_detach,
             stop_server=parsed_args.stop_server,
             start_server=parsed_args.start_server)
-        self._status = operations.Operation(
+        self._operation = operations.Operation(
             gatherer, gathered[0].server, [f.volume for f in gathered],
-            options, stderr).run()
+            options, stderr)
+        self._status = self._operation.run()
         return (), ()

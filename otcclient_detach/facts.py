@@ -5,6 +5,7 @@ an ID first and then lists), a name that is not a UUID is listed at once,
 and the OS is asked for only when a rule needs it (a running ECS).
 """
 
+import re
 import uuid
 
 from osc_lib import exceptions
@@ -16,6 +17,18 @@ from otcclient_detach import rules
 #: OTC's compute API goes up to 2.60; 2.3 brings root_device_name and
 #: task_state, 2.9 brings ``locked``.
 MAX_COMPUTE_MICROVERSION = '2.60'
+
+
+#: Longest name or ID repeated in a message; longer ones are cut.
+SHOWN_LENGTH = 64
+
+
+def shown(text):
+    """``text`` for a message: control characters escaped, cut if long."""
+    text = ''.join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    if len(text) > SHOWN_LENGTH:
+        text = '%s... (%d characters)' % (text[:SHOWN_LENGTH - 3], len(text))
+    return text
 
 
 def looks_like_id(value):
@@ -84,8 +97,44 @@ class Gatherer(object):
         if self._microversion is None:
             from openstack import utils
             self._microversion = utils.maximum_supported_microversion(
-                self.compute, MAX_COMPUTE_MICROVERSION) or ''
+                self.compute, MAX_COMPUTE_MICROVERSION) or \
+                self._read_microversion() or ''
         return self._microversion or None
+
+    def _read_microversion(self):
+        """The microversion from the v2.1 version document, read directly.
+
+        The SDK's version discovery is one request without retries; when
+        it failed (a 503, a dropped connection), the answer would be "no
+        microversions", and with them root_device_name and locked would
+        be missing.  This reads the document again, with the retries of
+        every read; None if that fails too or there is no v2.1.
+        """
+        endpoint = self.compute.get_endpoint() or ''
+        found = re.match(r'(.*/v2\.1)(/|$)', endpoint)
+        if not found:
+            return None
+        try:
+            # One connection retry: a compute endpoint that cannot be
+            # reached shows in the next read, with all its retries.
+            body = cloud.get_json(self.compute, found.group(1) + '/',
+                                  connect_retries=1)
+            version = body['version']
+            server_max = version['version']
+            server_min = version.get('min_version') or '2.1'
+        except (cloud.FAILURES + (ValueError, KeyError, TypeError)):
+            return None
+
+        def number(text):
+            return tuple(int(p) for p in str(text).split('.'))
+
+        try:
+            if number(server_max) < number(server_min) or \
+                    number(MAX_COMPUTE_MICROVERSION) < number(server_min):
+                return None
+            return min(server_max, MAX_COMPUTE_MICROVERSION, key=number)
+        except ValueError:
+            return None
 
     def _get(self, adapter, url, **kwargs):
         return cloud.get_json(adapter, url, **kwargs)
@@ -93,7 +142,7 @@ class Gatherer(object):
     def _find(self, kind, name_or_id, by_id, by_name):
         """Resolve a name or ID the way OSC's ``find_*`` do, cheaper."""
         if not name_or_id or not name_or_id.strip():
-            raise exceptions.CommandError('%s name or ID must not be empty'
+            raise exceptions.CommandError('%s name or ID must not be empty.'
                                           % kind.capitalize())
         if looks_like_id(name_or_id):
             try:
@@ -104,11 +153,12 @@ class Gatherer(object):
         matches = [m for m in by_name(name_or_id) if m.name == name_or_id]
         if not matches:
             raise exceptions.CommandError(
-                "No %s with a name or ID of '%s' exists." % (kind, name_or_id))
+                "No %s with a name or ID of '%s' exists." % (
+                    kind, shown(name_or_id)))
         if len(matches) > 1:
             raise exceptions.CommandError(
                 "More than one %s exists with the name '%s': %s. Use the ID "
-                "instead." % (kind, name_or_id,
+                "instead." % (kind, shown(name_or_id),
                               ', '.join(sorted(m.id for m in matches))))
         return matches[0]
 

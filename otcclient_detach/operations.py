@@ -2,8 +2,17 @@
 
 Every step is told on stderr (stdout stays for data); every volume's
 outcome is collected so that one failure does not hide the others.
+
+A write (DELETE, os-stop, os-start) is sent once.  When it fails, the
+state is read again and the user is told what actually happened
+(doc/source/hardening.rst): an error answer or a lost connection may
+hide a detach the cloud accepted, and a refusal may come from another
+client that got there first.  Success is reported only when the cloud
+accepted the DELETE (2xx) or the state read afterwards proves that the
+volume is detaching or gone.
 """
 
+import collections
 import concurrent.futures
 
 from otcclient_detach import cloud
@@ -18,6 +27,32 @@ MAX_PARALLEL = 4
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
+
+
+class Sent(object):
+    """What became of one volume's detach request."""
+
+    def __init__(self, volume, accepted, job_id=None, note=None,
+                 reason=None):
+        self.volume = volume
+        self.accepted = accepted
+        #: The native API's job; None for nova (or when the answer was
+        #: lost and the re-read showed the detach under way).
+        self.job_id = job_id
+        #: Said when the detach counts as accepted despite an error.
+        self.note = note
+        #: Why it failed.
+        self.reason = reason
+
+
+def describe_server(server):
+    """'ACTIVE', 'ACTIVE, task powering-off', 'SHUTOFF, locked'."""
+    text = server.status
+    if server.task_state:
+        text += ', task %s' % server.task_state
+    if server.locked:
+        text += ', locked'
+    return text
 
 
 class Options(object):
@@ -43,6 +78,9 @@ class Operation(object):
         self.progress = wait.Progress(stderr)
         self.failures = {}
         self.sent = False
+        #: os-stop sent by this command; os-start sent by it.
+        self.stopped = False
+        self.started = False
         self._time = {}
         if clock:
             self._time['clock'] = clock
@@ -75,6 +113,12 @@ class Operation(object):
                          self.check_command())
             else:
                 self.say('Interrupted: nothing was detached.')
+            if self.options.start_server and self.stopped and \
+                    not self.started:
+                self.say("Server %s was stopped by this command and stays "
+                         "stopped (SHUTOFF or on its way): it was not started "
+                         "again; start it with 'openstack server start %s'." %
+                         (self.server.label, self.server.label))
             return EXIT_INTERRUPTED
 
     def _run(self):
@@ -99,8 +143,14 @@ class Operation(object):
                 self.server.label, self.server.status))
             return True
         self.say('Stopping server %s (os-stop) ...' % self.server.label)
+        self.stopped = True
         try:
             detach.stop_server(self.compute, self.server.id)
+        except cloud.FAILURES as e:
+            if not self._power_went_on(e, 'stop', model.SHUTOFF,
+                                       'powering-off'):
+                return False
+        try:
             wait.wait_server_status(self.gatherer, self.server.id,
                                     model.SHUTOFF, self.poller(),
                                     self.progress)
@@ -113,17 +163,25 @@ class Operation(object):
                      "was detached. Check it with 'openstack server show "
                      "%s'." % (self.server.label, self.server.label))
             return False
-        except cloud.CloudError as e:
-            self.say('The cloud refused to stop server %s: %s; nothing was '
-                     'detached.' % (self.server.label, e))
+        except cloud.FAILURES as e:
+            self.say('Following server %s while it stops failed: %s; '
+                     'nothing was detached. Check it with \'openstack server '
+                     'show %s\'.' % (self.server.label, e, self.server.label))
             return False
         self.say('Server %s is stopped (SHUTOFF).' % self.server.label)
         return True
 
     def _start(self):
         self.say('Starting server %s again (os-start) ...' % self.server.label)
+        self.started = True
         try:
             detach.start_server(self.compute, self.server.id)
+        except cloud.FAILURES as e:
+            if not self._power_went_on(e, 'start', model.ACTIVE,
+                                       'powering-on'):
+                self.failures.setdefault('start', str(e))
+                return
+        try:
             wait.wait_server_status(self.gatherer, self.server.id,
                                     model.ACTIVE, self.poller(),
                                     self.progress)
@@ -140,20 +198,153 @@ class Operation(object):
                          self.server.label, self.server.label))
             self.failures.setdefault('start', 'server went to ERROR')
             return
-        except cloud.CloudError as e:
-            self.say('The cloud refused to start server %s again: %s' % (
-                self.server.label, e))
+        except cloud.FAILURES as e:
+            self.say('Following server %s while it starts failed: %s; check '
+                     "it with 'openstack server show %s'." % (
+                         self.server.label, e, self.server.label))
             self.failures.setdefault('start', str(e))
             return
         self.say('Server %s is running (ACTIVE) again.' % self.server.label)
 
+    def _power_went_on(self, error, action, target, task):
+        """After a failed os-stop/os-start: is the server getting there?
+
+        Reads the server again.  True when it is at ``target`` or on its
+        way (``task``), whoever did it; otherwise the user is told what
+        happened and False is returned.
+        """
+        label = self.server.label
+        happened = cloud.what_happened(error, 'os-%s' % action)
+        after = '; nothing was detached' if action == 'stop' else ''
+        try:
+            now = self.gatherer.server_by_id(self.server.id)
+        except Exception as e:
+            self.say('Server %s: %s, and reading the server again failed too '
+                     "(%s)%s. Check it with 'openstack server show %s'." % (
+                         label, happened, cloud.what_happened(e), after,
+                         label))
+            return False
+        if now.status == target or now.task_state == task:
+            self.say('Server %s: %s, but the server is %s now: going on.' % (
+                label, happened, describe_server(now)))
+            return True
+        if cloud.may_still_happen(error):
+            self.say('Server %s: %s; the server is still %s for now, but the '
+                     'cloud may still carry the os-%s out%s. Check it with '
+                     "'openstack server show %s'." % (
+                         label, happened, describe_server(now), action,
+                         after, label))
+        elif cloud.is_ambiguous(error):
+            self.say('Server %s: %s, and the server is still %s: it was not '
+                     '%s%s. Run the command again.' % (
+                         label, happened, describe_server(now),
+                         'stopped' if action == 'stop' else 'started',
+                         after))
+        elif action == 'stop':
+            self.say('The cloud refused to stop server %s: %s; nothing was '
+                     'detached.' % (label, error))
+        else:
+            self.say('The cloud refused to start server %s again: %s' % (
+                label, error))
+        return False
+
     def _send_one(self, volume):
-        if self.options.api == detach.NATIVE:
-            return detach.detach_native(self._native(), self.server.id,
-                                        volume.id,
-                                        force=self.options.force_detach)
-        detach.detach_nova(self.compute, self.server.id, volume.id)
-        return None
+        """Send one DELETE; on failure, find out what became of it."""
+        try:
+            if self.options.api == detach.NATIVE:
+                job_id = detach.detach_native(
+                    self._native(), self.server.id, volume.id,
+                    force=self.options.force_detach)
+            else:
+                detach.detach_nova(self.compute, self.server.id, volume.id)
+                job_id = None
+        except (detach.NotAttached,) + cloud.FAILURES as e:
+            return self._after_failed_detach(volume, e)
+        return Sent(volume, True, job_id)
+
+    def _reread(self, volume):
+        """(volume now, still in the server's attachment list?)."""
+        listed = {a.get('volumeId')
+                  for a in self.gatherer.attachments(self.server.id)}
+        return self.gatherer.volume_by_id(volume.id), volume.id in listed
+
+    def _after_failed_detach(self, volume, error):
+        """Judge a failed DELETE by the state read again; return a Sent."""
+        label = volume.label
+        check = self.check_command(volume)
+        not_found = isinstance(error, detach.NotAttached)
+        if not_found:
+            said = 'the cloud says it is not attached (any more): %s' % error
+        elif cloud.is_ambiguous(error):
+            said = cloud.what_happened(error, 'the DELETE')
+        else:
+            said = 'the cloud refused: %s' % error
+        try:
+            now, attached = self._reread(volume)
+        except Exception as e:
+            if cloud.is_ambiguous(error):
+                return Sent(volume, False, reason=(
+                    '%s, and reading the volume again failed too (%s): the '
+                    'detach may or may not have been accepted; check it '
+                    'with %s' % (said, cloud.what_happened(e), check)))
+            return Sent(volume, False, reason='%s (reading the volume '
+                        'again failed too: %s)' % (
+                            said, cloud.what_happened(e)))
+        detaching = now.status == 'detaching'
+        if not_found:
+            if not attached:
+                return Sent(volume, False, reason=(
+                    '%s. Someone else detached it meanwhile (its status is '
+                    '%s now)' % (said, now.status)))
+            if detaching:
+                return Sent(volume, False, reason=(
+                    '%s. It is still listed, with status detaching: a '
+                    'detach of this volume is already in progress (another '
+                    'client?)' % said))
+            return Sent(volume, False, reason=(
+                '%s. Yet it is still listed as attached (status %s): '
+                'nothing was detached; check it with %s' % (
+                    said, now.status, check)))
+        if cloud.is_ambiguous(error):
+            if detaching or not attached:
+                where = ('is detaching' if attached
+                         else 'has left the server (status %s)' % now.status)
+                return Sent(volume, True, note=(
+                    'Volume %s: %s, but the detach was accepted: the volume '
+                    '%s.' % (label, said, where)))
+            if cloud.may_still_happen(error):
+                return Sent(volume, False, reason=(
+                    '%s; the volume is still attached (status %s) for now, '
+                    'but the cloud may still carry the DELETE out: check it '
+                    'with %s before running the command again' % (
+                        said, now.status, check)))
+            return Sent(volume, False, reason=(
+                '%s, and the volume is still attached (status %s): nothing '
+                'was detached. Run the command again' % (said, now.status)))
+        # A definite refusal: say whether someone else got there first.
+        if not attached:
+            race = ('it is not attached any more: someone else detached it '
+                    'meanwhile (its status is %s now)' % now.status)
+        elif detaching:
+            race = ('a detach of this volume is already in progress '
+                    '(another client?)')
+        else:
+            race = self._server_changed()
+        return Sent(volume, False, reason='%s%s' % (
+            said, '. Meanwhile %s' % race if race else ''))
+
+    def _server_changed(self):
+        """'server X changed meanwhile: ...' or None."""
+        try:
+            now = self.gatherer.server_by_id(self.server.id)
+        except Exception:
+            return None
+        before, after = describe_server(self.server), describe_server(now)
+        if before == after:
+            return None
+        return ('server %s changed: it was %s when checked and is %s now '
+                '(someone else stopped, started or changed it)' % (
+                    self.server.label, before, after))
 
     def _native(self):
         if not hasattr(self, '_ecs'):
@@ -161,25 +352,36 @@ class Operation(object):
         return self._ecs
 
     def _send(self):
-        """Send every DELETE at once (bounded); return accepted volumes."""
+        """Send every DELETE at once (bounded); return accepted volumes.
+
+        Each accepted volume comes with its native job ID (or None).
+        """
         if self.options.api == detach.NATIVE:
             self._native()  # resolve once, before the threads
-        accepted = {}
+        results = {}
         workers = min(MAX_PARALLEL, len(self.volumes))
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            self.sent = True
             futures = {pool.submit(self._send_one, v): v
                        for v in self.volumes}
-            self.sent = True
             for future in concurrent.futures.as_completed(futures):
                 volume = futures[future]
                 try:
-                    accepted[volume.id] = (volume, future.result())
-                except detach.NotAttached as e:
-                    self._fail(volume, 'the cloud says it is not attached '
-                               '(any more): %s' % e)
-                except Exception as e:
-                    self._fail(volume, 'the cloud refused: %s' % e)
-        return [accepted[v.id] for v in self.volumes if v.id in accepted]
+                    results[volume.id] = future.result()
+                except Exception as e:  # a bug; still tell the user
+                    results[volume.id] = Sent(volume, False, reason=(
+                        'unexpected error: %s; check it with %s' % (
+                            e, self.check_command(volume))))
+        accepted = []
+        for volume in self.volumes:
+            result = results[volume.id]
+            if result.accepted:
+                if result.note:
+                    self.say(result.note)
+                accepted.append((volume, result.job_id))
+            else:
+                self._fail(volume, result.reason)
+        return accepted
 
     def _fail(self, volume, reason):
         self.failures[volume.id] = reason
@@ -197,7 +399,7 @@ class Operation(object):
             outcomes = wait.wait_detached(self.gatherer, self.server,
                                           list(by_id), self.poller(),
                                           self.progress)
-        except cloud.CloudError as e:
+        except cloud.FAILURES as e:
             self.progress.done()
             for volume in volumes:
                 self._fail(volume, 'the detach was accepted, but following '
@@ -235,29 +437,53 @@ class Operation(object):
         A job's SUCCESS is confirmed with the attachment list afterwards,
         as another cloud of OTC's lineage was seen to report it early.
         """
-        succeeded = []
+        # A detach whose answer was lost has no job to follow: the
+        # attachment list tells.
+        succeeded = [volume for volume, job_id in accepted if not job_id]
+        accepted = [(volume, job_id) for volume, job_id in accepted
+                    if job_id]
         for volume, job_id in accepted:
             self.say('Volume %s: ECS job %s started.' % (volume.label,
                                                          job_id))
-        # The jobs run side by side in the cloud: one deadline for all.
-        poller = self.poller()
-        for volume, job_id in accepted:
-            try:
-                status, body = wait.wait_job(self._native(), job_id,
-                                             poller, self.progress)
-            except wait.Timeout:
-                self._fail(volume, 'job %s did not end within %d s; the '
-                           'detach may still complete: check it with %s' % (
-                               job_id, self.options.timeout,
-                               self.check_command(volume)))
-                continue
-            if status == 'SUCCESS':
-                succeeded.append(volume)
-            else:
+        # The jobs run side by side in the cloud: each round of polling
+        # asks for every job still running, under one deadline.
+        pending = collections.OrderedDict(
+            (job_id, volume) for volume, job_id in accepted)
+        for _ in self.poller():
+            for job_id, volume in list(pending.items()):
+                try:
+                    status, body = detach.job_status(self._native(), job_id)
+                except cloud.FAILURES as e:
+                    if cloud.is_ambiguous(e):
+                        continue  # the cloud is unwell: ask again
+                    del pending[job_id]
+                    self.progress.done()
+                    self._fail(volume, 'the detach was accepted (job %s), '
+                               'but following it failed: %s; it may still '
+                               'complete: check it with %s' % (
+                                   job_id, e, self.check_command(volume)))
+                    continue
+                if status not in ('SUCCESS', 'FAIL'):
+                    continue
+                del pending[job_id]
+                if status == 'SUCCESS':
+                    succeeded.append(volume)
+                    continue
+                self.progress.done()
                 reason = body.get('fail_reason') or 'no reason given'
                 code = body.get('error_code')
                 hint = cloud.HINTS.get(code)
                 self._fail(volume, 'job %s failed: %s%s%s' % (
                     job_id, reason, ' (%s)' % code if code else '',
                     '. Hint: %s' % hint if hint else ''))
+            if not pending:
+                break
+            self.progress.show('Waiting for %d of %d ECS job(s)' % (
+                len(pending), len(accepted)))
+        self.progress.done()
+        for job_id, volume in pending.items():
+            self._fail(volume, 'job %s did not end within %d s; the detach '
+                       'may still complete: check it with %s' % (
+                           job_id, self.options.timeout,
+                           self.check_command(volume)))
         return succeeded

@@ -1,0 +1,405 @@
+"""The safety property (issue #5, part 5), over a generated table.
+
+The command runs in python-openstackclient's fake application over a
+:class:`tests.unit.fakes.FakeCloud` (as in test_command.py) for each
+combination of server status x task state x lock x root device x the
+disk's device x OS string x OS type x SCSI/VBD x where the disk is
+attached x flags, drawn by hypothesis (and, for the system disk of a
+running ECS, as an explicit product).  The verdict is computed here from
+OTC's rules as otc-facts.md states them, not with the code under test:
+
+* a DELETE is sent iff the disk is attached to the server and either
+  every rule passes or --force was given (never with --dry-run, never a
+  forced detach of a system disk);
+* the system disk of an ECS that is ACTIVE when the DELETE is sent is
+  never detached without --force;
+* when rule attached fails, no DELETE is sent, --force or not.
+
+tests/functional/test_bad_input.py samples the same property with the
+real CLI against the simulator.  The retry policy (writes are sent once)
+is checked at the end.
+"""
+
+import collections
+import io
+import itertools
+import re
+from unittest import mock
+
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+from keystoneauth1 import exceptions as ks_exceptions
+from openstackclient.tests.unit import utils
+from osc_lib import exceptions
+from tests.unit import fakes
+
+from otcclient_detach import cloud
+from otcclient_detach import command
+from otcclient_detach import wait
+
+REAL_POLLER = wait.Poller
+
+STATUSES = ('ACTIVE', 'SHUTOFF', 'ERROR', 'BUILD', 'REBOOT', 'SHELVED',
+            'PAUSED', 'VERIFY_RESIZE')
+TASKS = (None, 'powering-off', 'rebooting')
+LOCKS = (False, True, None)  # None: the cloud did not say (< 2.9)
+ROOTS = ('/dev/vda', '/dev/sda', '/dev/xvda', None)
+DEVICES = ('/dev/vda', '/dev/sda', '/dev/xvda', '/dev/vdb', '/dev/sdc')
+#: On OTC's lists (IMS "External Image File Formats and Supported OSs"
+#: and the seed's Table 1) or not, as otc-facts.md says.
+LISTED = (fakes.LINUX_OS, fakes.WINDOWS_OS, 'Ubuntu 18.04 server 64bit',
+          'Windows Server 2019 Datacenter 64bit')
+UNLISTED = (fakes.UNLISTED_OS, 'Windows 95', 'OpenBSD 7.3')
+OS_STRINGS = LISTED + UNLISTED + (None,)
+OS_TYPES = ('Linux', 'Windows', None)
+WHERE = ('here', 'elsewhere', 'nowhere')
+FALLBACK_ROOTS = ('/dev/sda', '/dev/vda')
+
+Case = collections.namedtuple(
+    'Case', 'status task locked root device os_string os_type scsi where '
+            'force dry_run stop_server api force_detach')
+
+
+def expected(case):
+    """(DELETE expected?, is it the system disk?) by OTC's rules."""
+    attached = case.where == 'here'
+    roots = (case.root,) if case.root else FALLBACK_ROOTS
+    system = attached and case.device in roots
+    status = case.status
+    if case.stop_server and status == 'ACTIVE':
+        status = 'SHUTOFF'  # stopped before the detach
+    running = status == 'ACTIVE'
+    if case.os_type:
+        windows = case.os_type == 'Windows'
+    else:
+        windows = bool(case.os_string and
+                       case.os_string.startswith('Windows'))
+    passes = [status in ('ACTIVE', 'SHUTOFF'), not case.task,
+              case.locked is not True]
+    if running:
+        passes += [not system, case.os_string in LISTED,
+                   not (windows and case.scsi)]
+    send = attached and (case.force or all(passes))
+    if case.dry_run or (case.force_detach and system):
+        send = False
+    return send, system
+
+
+#: Every dimension and its values.
+DIMENSIONS = collections.OrderedDict([
+    ('status', st.sampled_from(STATUSES)),
+    ('task', st.sampled_from(TASKS)),
+    ('locked', st.sampled_from(LOCKS)),
+    ('root', st.sampled_from(ROOTS)),
+    ('device', st.sampled_from(DEVICES)),
+    ('os_string', st.sampled_from(OS_STRINGS)),
+    ('os_type', st.sampled_from(OS_TYPES)),
+    ('scsi', st.booleans()),
+    ('where', st.sampled_from(WHERE)),
+    ('force', st.booleans()),
+    ('dry_run', st.booleans()),
+    ('stop_server', st.booleans()),
+    ('api', st.sampled_from(('nova', 'native'))),
+    ('force_detach', st.booleans()),
+])
+#: A detach that every rule allows: a data disk of a running Linux ECS.
+PASSING = Case('ACTIVE', None, False, '/dev/vda', '/dev/vdb',
+               fakes.LINUX_OS, 'Linux', False, 'here', False, False, False,
+               'nova', False)
+#: More of them, each one step from a different rule.
+PASSING_CASES = (
+    PASSING,
+    # a VBD disk of a running Windows ECS (SCSI would be refused)
+    PASSING._replace(root='/dev/sda', device='/dev/sdc',
+                     os_string=fakes.WINDOWS_OS, os_type='Windows'),
+    # the system disk of a stopped ECS
+    PASSING._replace(status='SHUTOFF', device='/dev/vda'),
+    # the system disk of a running ECS, stopped first
+    PASSING._replace(device='/dev/vda', stop_server=True),
+    # an unlisted OS, no root_device_name, the native API, forced detach
+    PASSING._replace(status='SHUTOFF', root=None, device='/dev/xvda',
+                     os_string=fakes.UNLISTED_OS, os_type=None,
+                     api='native', force_detach=True),
+)
+
+
+@st.composite
+def near_passing(draw):
+    """One of PASSING_CASES with one to three dimensions changed.
+
+    Random states seldom pass every rule; these sit next to the border,
+    where one rule alone decides.
+    """
+    case = draw(st.sampled_from(PASSING_CASES))
+    for name in draw(st.lists(st.sampled_from(list(DIMENSIONS)),
+                              min_size=1, max_size=3, unique=True)):
+        case = case._replace(**{name: draw(DIMENSIONS[name])})
+    return case
+
+
+def valid(case):
+    """Options the parser accepts (the rest are usage errors)."""
+    return not (case.dry_run and case.stop_server) and \
+        not (case.force_detach and case.api != 'native')
+
+
+cases = st.one_of(near_passing(),
+                  st.builds(Case, **DIMENSIONS)).filter(valid)
+
+
+class SafetyTestCase(utils.TestCommand):
+
+    def build(self, case):
+        """A FakeCloud in the state of ``case``; the disk is 'disk'."""
+        cloud_ = fakes.FakeCloud()
+        os_meta = {}
+        if case.os_type:
+            os_meta['os_type'] = case.os_type
+        server = cloud_.add_server(
+            'ecs', status=case.status, task_state=case.task,
+            locked=case.locked, root_device_name=case.root,
+            metadata=os_meta)
+        other = cloud_.add_server('other')
+        roots = (case.root,) if case.root else FALLBACK_ROOTS
+        os_kwargs = {'os_version': case.os_string,
+                     'os_type': case.os_type, 'bootable': True}
+        target_is_root = case.where == 'here' and case.device in roots
+        if not target_is_root:
+            # The system disk, which tells the OS.
+            cloud_.add_volume('ecs-sys', server, roots[-1], **os_kwargs)
+        disk_kwargs = dict(os_kwargs) if target_is_root else {}
+        if case.scsi:
+            disk_kwargs['metadata'] = {'hw:passthrough': 'true'}
+        attached_to = {'here': server, 'elsewhere': other}.get(case.where)
+        device = case.device
+        if case.where == 'here' and not target_is_root and \
+                device == roots[-1]:
+            device = '/dev/vdz'  # taken by the system disk
+        disk = cloud_.add_volume('disk', attached_to, device, **disk_kwargs)
+        self.watch(cloud_, server)
+        return cloud_, server, disk
+
+    def watch(self, cloud_, server):
+        """Record the server's status at every DELETE; stop at once."""
+        cloud_.status_at_delete = []
+
+        def recorder(real):
+            def delete(call, server_id, volume_id):
+                cloud_.status_at_delete.append(
+                    (volume_id, cloud_.servers[server_id]['status']))
+                return real(call, server_id, volume_id)
+            return delete
+
+        cloud_.compute.route('DELETE', re.compile(
+            r'/servers/([^/]+)/os-volume_attachments/([^/]+)'),
+            recorder(cloud_._delete_attachment))
+        cloud_.ecs.route('DELETE', re.compile(
+            r'/cloudservers/([^/]+)/detachvolume/([^/]+)'),
+            recorder(cloud_._native_detach))
+
+        def act(call, server_id):
+            body = cloud_.servers[server_id]
+            if 'os-stop' in (call.json or {}):
+                body['status'] = 'SHUTOFF'
+            else:
+                body['status'] = 'ACTIVE'
+            body['OS-EXT-STS:task_state'] = None
+            return 202, ''
+
+        # os-stop and os-start take effect at once, task and all.
+        cloud_.compute.route('POST', re.compile(r'/servers/([^/]+)/action'),
+                             act)
+
+    def run_case(self, case):
+        """Run the command; return (the FakeCloud, the disk, status)."""
+        cloud_, server, disk = self.build(case)
+        self.app.client_manager.sdk_connection = cloud_.connection
+        self.app.stderr = io.StringIO()
+        self.app.stdout = utils.fakes.FakeStdout()
+        cmd = command.DetachVolume(self.app, None)
+        clock = fakes.FakeClock()
+        argv = []
+        for flag in ('force', 'dry_run', 'stop_server', 'force_detach'):
+            if getattr(case, flag):
+                argv.append('--' + flag.replace('_', '-'))
+        argv += ['--api', case.api, 'ecs', 'disk']
+        parsed = self.check_parser(cmd, argv, [])
+        with mock.patch('otcclient_detach.wait.Poller',
+                        lambda timeout, **kw: REAL_POLLER(
+                            timeout, clock=clock.clock, sleep=clock.sleep)), \
+                mock.patch('otcclient_detach.detach.native_endpoint',
+                           return_value=cloud_.ecs):
+            try:
+                status = cmd.run(parsed)
+            except exceptions.CommandError:
+                status = 1
+        return cloud_, disk, status
+
+    def check(self, case):
+        cloud_, disk, status = self.run_case(case)
+        send, system = expected(case)
+        deleted = [vid for vid, _ in cloud_.status_at_delete]
+        self.assertEqual([disk['id']] if send else [], deleted, case)
+        self.assertLessEqual(len(cloud_.deletes()), 1, case)
+        if case.where != 'here':
+            self.assertEqual([], cloud_.deletes(), case)
+        if system and not case.force:
+            # Never while the ECS is running.
+            self.assertNotIn('ACTIVE', [s for _, s in
+                                        cloud_.status_at_delete], case)
+        if case.dry_run:
+            # 0 when the detach would go ahead.
+            want = 0 if expected(case._replace(dry_run=False))[0] else 1
+        else:
+            want = 0 if send else 1
+        self.assertEqual(want, status, case)
+
+
+class TestSafetyProperty(SafetyTestCase):
+
+    @settings(max_examples=500, deadline=None, database=None)
+    @given(cases)
+    def test_generated_table(self, case):
+        self.check(case)
+
+    def test_system_disk_of_a_running_ecs_needs_force(self):
+        """Explicit product: every way the system disk could slip out."""
+        count = 0
+        for root, locked, task, os_string, os_type, scsi, api, stop in \
+                itertools.product(ROOTS, LOCKS, (None, 'rebooting'),
+                                  (fakes.LINUX_OS, fakes.WINDOWS_OS, None),
+                                  ('Linux', None), (False, True),
+                                  ('nova', 'native'), (False, True)):
+            device = root or '/dev/vda'
+            case = Case('ACTIVE', task, locked, root, device, os_string,
+                        os_type, scsi, 'here', False, False, stop, api,
+                        False)
+            cloud_, disk, status = self.run_case(case)
+            statuses = [s for _, s in cloud_.status_at_delete]
+            self.assertNotIn('ACTIVE', statuses, case)
+            if not stop:
+                self.assertEqual([], cloud_.deletes(), case)
+                self.assertEqual(1, status, case)
+            count += 1
+        self.assertEqual(4 * 3 * 2 * 3 * 2 * 2 * 2 * 2, count)
+
+    def test_passing_cases_pass(self):
+        for case in PASSING_CASES:
+            self.assertEqual((True, case.device == '/dev/vda'),
+                             expected(case), case)
+            self.check(case)
+
+    def test_examples_of_the_oracle(self):
+        base = Case('ACTIVE', None, False, '/dev/vda', '/dev/vdb',
+                    fakes.LINUX_OS, 'Linux', False, 'here', False, False,
+                    False, 'nova', False)
+        for case, send in (
+                (base, True),
+                (base._replace(device='/dev/vda'), False),
+                (base._replace(device='/dev/vda', force=True), True),
+                (base._replace(device='/dev/vda', stop_server=True), True),
+                (base._replace(where='nowhere', force=True), False),
+                (base._replace(os_string=fakes.UNLISTED_OS), False),
+                (base._replace(status='SHUTOFF',
+                               os_string=fakes.UNLISTED_OS), True),
+                (base._replace(os_type='Windows', scsi=True), False),
+                (base._replace(locked=None), True),
+                (base._replace(root=None, device='/dev/sda'), False),
+                (base._replace(root='/dev/xvda', device='/dev/sda'), True),
+                (base._replace(dry_run=True), False)):
+            self.assertEqual(send, expected(case)[0], case)
+            self.check(case)
+
+
+class TestRetryPolicy(SafetyTestCase):
+    """Reads retried (at least 4 / 3 times); writes sent exactly once."""
+
+    class Adapter(object):
+        def __init__(self, **settings):
+            self.status_code_retries = settings.get('status_code_retries')
+            self.connect_retries = settings.get('connect_retries')
+            self.retriable_status_codes = settings.get('codes')
+            self.sent = []
+
+        def request(self, url, method, **kwargs):
+            self.sent.append((method, kwargs))
+            return fakes.response(200, {})
+
+    def test_reads(self):
+        for configured, status, connect in ((None, 4, 3), (0, 4, 3),
+                                            (2, 4, 3), (9, 9, 9)):
+            adapter = self.Adapter(status_code_retries=configured,
+                                   connect_retries=configured,
+                                   codes=[409] if configured else None)
+            cloud.get_json(adapter, '/servers/x')
+            kwargs = adapter.sent[0][1]
+            self.assertEqual(status, kwargs['status_code_retries'])
+            self.assertEqual(connect, kwargs['connect_retries'])
+            codes = [429, 500, 502, 503, 504]
+            if configured:
+                codes = sorted(codes + [409])
+            self.assertEqual(codes, kwargs['retriable_status_codes'])
+            self.assertFalse(kwargs['raise_exc'])
+
+    def test_writes_are_never_retried(self):
+        adapter = self.Adapter(status_code_retries=9, connect_retries=9,
+                               codes=[503])
+        for method in ('DELETE', 'POST', 'PUT'):
+            cloud.request(adapter, method, '/x')
+        for method, kwargs in adapter.sent:
+            self.assertEqual(0, kwargs['status_code_retries'], method)
+            self.assertEqual(0, kwargs['connect_retries'], method)
+
+    def test_every_write_of_the_command_is_sent_once(self):
+        # A DELETE answered 503, by each API: one DELETE, exit 1.
+        for api in ('nova', 'native'):
+            case = Case('SHUTOFF', None, False, '/dev/vda', '/dev/vdb',
+                        fakes.LINUX_OS, 'Linux', False, 'here', False,
+                        False, False, api, False)
+            cloud_, server, disk = self.build(case)
+            proxy = cloud_.ecs if api == 'native' else cloud_.compute
+            proxy.route('DELETE', re.compile('.*'), status=503,
+                        body=fakes.nova_error(503, 'Service Unavailable'))
+            self.app.client_manager.sdk_connection = cloud_.connection
+            self.app.stderr = io.StringIO()
+            cmd = command.DetachVolume(self.app, None)
+            with mock.patch('otcclient_detach.detach.native_endpoint',
+                            return_value=cloud_.ecs):
+                status = cmd.run(self.check_parser(
+                    cmd, ['--api', api, 'ecs', 'disk'], []))
+            self.assertEqual(1, status)
+            self.assertEqual(1, len(cloud_.deletes()), api)
+            self.assertIn('the cloud answered 503 to the DELETE, and the '
+                          'volume is still attached (status in-use): '
+                          'nothing was detached',
+                          ' '.join(self.app.stderr.getvalue().split()))
+
+
+class TestFailureKinds(SafetyTestCase):
+
+    def test_ambiguous_or_refused(self):
+        for status, ambiguous in ((500, True), (503, True), (429, True),
+                                  (408, True), (400, False), (403, False),
+                                  (404, False), (409, False)):
+            self.assertEqual(ambiguous, cloud.is_ambiguous(
+                cloud.CloudError(status, 'x')), status)
+
+    def test_may_still_happen(self):
+        refused = ks_exceptions.ConnectFailure(
+            'Unable to establish connection to http://h/x: Failed to '
+            'establish a new connection: [Errno 111] Connection refused')
+        dropped = ks_exceptions.ConnectFailure(
+            "Unable to establish connection to http://h/x: ('Connection "
+            "aborted.', RemoteDisconnected('Remote end closed connection "
+            "without response'))")
+        timeout = ks_exceptions.ConnectTimeout('Request to http://h/x timed '
+                                               'out')
+        self.assertFalse(cloud.may_still_happen(refused))
+        self.assertTrue(cloud.may_still_happen(dropped))
+        self.assertTrue(cloud.may_still_happen(timeout))
+        self.assertFalse(cloud.may_still_happen(cloud.CloudError(503, 'x')))
+        self.assertEqual('Connection refused', cloud.reason_of(refused))
+        self.assertEqual('the cloud closed the connection without answering',
+                         cloud.reason_of(dropped))
+        self.assertEqual('timed out', cloud.reason_of(timeout))
