@@ -14,8 +14,9 @@ tests/unit/test_safety.py holds the generated table.
 
 import collections
 
-from otcclient_detach.simulator import ids
 from tests.functional import base
+
+from otcclient_detach.simulator import ids
 
 USAGE = 'openstack server volume detach-otc: error: '
 

@@ -20,10 +20,10 @@ import threading
 import time
 
 import yaml
+from tests.functional import base
 
 from otcclient_detach.simulator import ids
 from otcclient_detach.simulator import scenario as sim_scenario
-from tests.functional import base
 
 WEB = ids.sim_id('server', 'web-linux')
 ATTACHMENTS = 'os-volume_attachments'

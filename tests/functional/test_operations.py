@@ -20,10 +20,10 @@ import time
 
 import fixtures
 import yaml
+from tests.functional import base
 
 from otcclient_detach import simulator as sim_pkg
 from otcclient_detach.simulator import views as sim_views
-from tests.functional import base
 
 DEMO = os.path.join(os.path.dirname(sim_pkg.__file__), 'scenarios',
                     'demo.yaml')

@@ -11,8 +11,9 @@ import subprocess
 import threading
 import time
 
-from otcclient_detach.simulator import ids
 from tests.functional import base
+
+from otcclient_detach.simulator import ids
 
 WEB = ids.sim_id('server', 'web-linux')
 DB = ids.sim_id('server', 'db-stopped')

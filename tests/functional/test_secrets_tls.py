@@ -16,9 +16,9 @@ import threading
 import time
 
 import yaml
+from tests.functional import base
 
 from otcclient_detach.simulator import server as sim_server
-from tests.functional import base
 
 
 def flat(text):
