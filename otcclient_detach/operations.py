@@ -91,8 +91,9 @@ class Operation(object):
         self.stderr.write(text + '\n')
         self.stderr.flush()
 
-    def poller(self):
-        return wait.Poller(self.options.timeout, **self._time)
+    def poller(self, immediate=False):
+        return wait.Poller(self.options.timeout, immediate=immediate,
+                           **self._time)
 
     def check_command(self, volume=None):
         if volume is not None:
@@ -396,8 +397,13 @@ class Operation(object):
         if not volumes:
             return
         try:
+            # After native jobs the last look was a second ago already:
+            # their SUCCESS is confirmed at once.  After a DELETE the
+            # first look waits a second, as every poll does.
+            native = self.options.api == detach.NATIVE
             outcomes = wait.wait_detached(self.gatherer, self.server,
-                                          list(by_id), self.poller(),
+                                          list(by_id),
+                                          self.poller(immediate=native),
                                           self.progress)
         except cloud.FAILURES as e:
             self.progress.done()

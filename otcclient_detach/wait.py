@@ -20,7 +20,9 @@ MAX_INTERVAL = 5.0
 BACKOFF = 1.5
 #: Polls that may see a volume still ``in-use`` and attached before the
 #: cloud has marked it ``detaching``; after that it counts as rolled back.
-IN_USE_GRACE_POLLS = 3
+#: (Nova marks the volume ``detaching`` before it answers the DELETE, so
+#: a volume seen ``in-use`` twice has been rolled back, not forgotten.)
+IN_USE_GRACE_POLLS = 2
 
 DETACHED = 'detached'
 ROLLED_BACK = 'rolled back'
