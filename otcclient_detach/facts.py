@@ -17,6 +17,8 @@ from otcclient_detach import rules
 #: OTC's compute API goes up to 2.60; 2.3 brings root_device_name and
 #: task_state, 2.9 brings ``locked``.
 MAX_COMPUTE_MICROVERSION = '2.60'
+#: Servers looked up by name for the message of a refused "attached".
+MAX_NAMED_SERVERS = 3
 
 
 #: Longest name or ID repeated in a message; longer ones are cut.
@@ -238,6 +240,19 @@ class Gatherer(object):
             server.metadata.get('os_type') or None,
             'the metadata (image_name) of server %s' % server.label)
 
+    def _name_other_servers(self, volume):
+        """Name the servers a volume is attached to instead (refusal only).
+
+        Only on the way to refusing rule ``attached``, so the extra reads
+        cost nothing on a detach that goes ahead.
+        """
+        for attachment in volume.attachments[:MAX_NAMED_SERVERS]:
+            try:
+                other = self.server_by_id(attachment.server_id)
+            except cloud.FAILURES:
+                continue  # the ID alone will do
+            attachment.server_name = other.name
+
     def gather(self, server_ref, volume_refs, stop_first=False):
         """Facts for detaching each of ``volume_refs`` from one server."""
         server = self.server(server_ref)
@@ -251,6 +266,8 @@ class Gatherer(object):
                 continue
             seen.add(volume.id)
             fact = model.Facts(server, volume)
+            if volume.attachment_to(server.id) is None:
+                self._name_other_servers(volume)
             if rules.needs_os(server, volume, stop_first):
                 if os_found is None:
                     os_found = self.os_info(server, volume)

@@ -14,6 +14,14 @@ class Attachment:
     server_id: str
     device: Optional[str] = None
     attachment_id: Optional[str] = None
+    #: Filled only where a message needs it (another server's name).
+    server_name: Optional[str] = None
+
+    @property
+    def server_label(self):
+        if self.server_name:
+            return '%s (%s)' % (self.server_name, self.server_id)
+        return self.server_id
 
 
 @dataclasses.dataclass

@@ -93,16 +93,22 @@ def check_attached(facts):
     if volume.attachment_to(server.id):
         return PASS, 'attached to %s as %s' % (
             server.label, volume.attachment_to(server.id).device), None
-    others = [a.server_id for a in volume.attachments]
+    others = volume.attachments
+    advice = ("check the server's disks with 'openstack server volume list "
+              "%s'" % server.label)
     if others:
-        where = 'it is attached to server %s' % ', '.join(others)
+        where = 'it is attached to server %s' % ', '.join(
+            a.server_label for a in others)
+        advice += ("; to detach it from where it is: 'openstack server "
+                   "volume detach-otc %s %s'" % (
+                       others[0].server_name or others[0].server_id,
+                       volume.label))
     else:
         where = 'its status is %s' % volume.status
     return (REFUSE,
             'volume %s is not attached to server %s (%s)' % (
                 volume.label, server.label, where),
-            "check the server's disks with 'openstack server volume list "
-            "%s'" % server.label)
+            advice)
 
 
 def check_status(facts):

@@ -50,6 +50,8 @@ def refused(volume, server, detail, way_out):
 
 VOLUME_LIST = "check the server's disks with 'openstack server volume list " \
               "web-linux'"
+FROM_WIN_APP = VOLUME_LIST + "; to detach it from where it is: 'openstack " \
+    "server volume detach-otc win-app win-vbd'"
 
 #: name, argv, exit status, expected stderr, set-up (a callable on the
 #: simulator, or None).
@@ -79,11 +81,13 @@ LOOKUP_CASES = [
          make_twins),
     case('attached_to_another_server', ['web-linux', 'win-vbd'], 1,
          refused('win-vbd', 'web-linux',
-                 'it is attached to server %s' % WIN, VOLUME_LIST)),
+                 'it is attached to server win-app (%s)' % WIN,
+                 FROM_WIN_APP)),
     case('attached_to_another_server_forced',
          ['--force', 'web-linux', 'win-vbd'], 1,
          refused('win-vbd', 'web-linux',
-                 'it is attached to server %s' % WIN, VOLUME_LIST)),
+                 'it is attached to server win-app (%s)' % WIN,
+                 FROM_WIN_APP)),
     case('not_attached_at_all', ['web-linux', 'spare-disk'], 1,
          refused('spare-disk', 'web-linux', 'its status is available',
                  VOLUME_LIST)),
