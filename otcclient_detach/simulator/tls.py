@@ -7,12 +7,15 @@ import os
 DEFAULT_HOSTS = ('127.0.0.1', 'localhost')
 
 
-def generate_self_signed(directory, hosts=DEFAULT_HOSTS, days=7):
+def generate_self_signed(directory, hosts=DEFAULT_HOSTS, days=7,
+                         client=False):
     """Write ``sim-cert.pem`` and ``sim-key.pem`` into ``directory``.
 
     The certificate is its own CA (basicConstraints CA:TRUE), so clients
-    can trust it by passing the certificate file as ``cacert``.  Returns
-    ``(cert_path, key_path)``.
+    can trust it by passing the certificate file as ``cacert``.  With
+    ``client`` it is a client certificate (clientAuth; files
+    ``client-cert.pem`` / ``client-key.pem``, ``hosts[0]`` its name) for
+    tests of mutual TLS.  Returns ``(cert_path, key_path)``.
     """
     # Imported here: only TLS users pay for loading cryptography.
     from cryptography import x509
@@ -50,15 +53,17 @@ def generate_self_signed(directory, hosts=DEFAULT_HOSTS, days=7):
             data_encipherment=False, key_agreement=False,
             encipher_only=False, decipher_only=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage(
-            [ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            [ExtendedKeyUsageOID.CLIENT_AUTH if client
+             else ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(ski, critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
                 ski), critical=False)
         .sign(key, hashes.SHA256()))
     os.makedirs(directory, exist_ok=True)
-    cert_path = os.path.join(directory, 'sim-cert.pem')
-    key_path = os.path.join(directory, 'sim-key.pem')
+    prefix = 'client' if client else 'sim'
+    cert_path = os.path.join(directory, prefix + '-cert.pem')
+    key_path = os.path.join(directory, prefix + '-key.pem')
     with open(cert_path, 'wb') as fh:
         fh.write(cert.public_bytes(serialization.Encoding.PEM))
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -9,7 +9,6 @@ certificate is refused without ``cacert`` and used with it, with
 certificate is used only with ``cert`` and ``key``.
 """
 
-import datetime
 import os
 import ssl
 import threading
@@ -19,6 +18,7 @@ import yaml
 from tests.functional import base
 
 from otcclient_detach.simulator import server as sim_server
+from otcclient_detach.simulator import tls
 
 
 def flat(text):
@@ -221,41 +221,6 @@ class TestServerCertificate(base.SimulatorTestCase):
         self.assertEqual(1, len(self.requests('DELETE', 'detachvolume')))
 
 
-def client_certificate(directory):
-    """A self-signed client certificate (clientAuth); (cert, key) paths."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'otc-user')])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None),
-                       critical=True)
-        .add_extension(x509.ExtendedKeyUsage(
-            [ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .sign(key, hashes.SHA256()))
-    cert_path = os.path.join(directory, 'client-cert.pem')
-    key_path = os.path.join(directory, 'client-key.pem')
-    with open(cert_path, 'wb') as fh:
-        fh.write(cert.public_bytes(serialization.Encoding.PEM))
-    with open(key_path, 'wb') as fh:
-        fh.write(key.private_bytes(serialization.Encoding.PEM,
-                                   serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption()))
-    return cert_path, key_path
-
-
 class MutualTLSSimulator(sim_server.Simulator):
     """The simulator, asking every client for a certificate it trusts."""
 
@@ -274,7 +239,8 @@ class TestClientCertificate(base.SimulatorTestCase):
 
     def setUp(self):
         super(TestClientCertificate, self).setUp()
-        self.cert, self.key = client_certificate(self.tmp)
+        self.cert, self.key = tls.generate_self_signed(
+            self.tmp, hosts=('otc-user',), client=True)
         self.sim.stop()
         self.sim = MutualTLSSimulator(tls=True)
         self.sim.client_ca = self.cert
