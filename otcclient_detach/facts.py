@@ -232,9 +232,11 @@ class Gatherer(object):
                     raise
             else:
                 if image.get('__os_version'):
-                    return model.OsInfo(image['__os_version'],
-                                        image.get('__os_type'),
-                                        'image %s' % image_id)
+                    name = image.get('name')
+                    return model.OsInfo(
+                        image['__os_version'], image.get('__os_type'),
+                        'image %s (%s)' % (name, image_id) if name
+                        else 'image %s' % image_id)
         return model.OsInfo(
             server.metadata.get('image_name') or None,
             server.metadata.get('os_type') or None,

@@ -502,6 +502,10 @@ class SimApp:
             self.state.power(sid, 'stop')
         elif 'os-start' in body:
             self.state.power(sid, 'start')
+        elif 'lock' in body or 'unlock' in body:
+            # Nova's lock/unlock, so that the advice "openstack server
+            # unlock" can be followed against the simulator.
+            self.state.patch_server(sid, locked='lock' in body)
         else:
             raise HTTPError(400, 'There is no such action: %s'
                             % (', '.join(body) or '(none)'))

@@ -329,7 +329,8 @@ class TestOsInfo(GathererTestCase):
         found = self.os_info()
         self.assertEqual('Ubuntu 20.04 server 64bit', found.version)
         self.assertEqual('Linux', found.os_type)
-        self.assertEqual('image %s' % image['id'], found.source)
+        self.assertEqual('image %s (%s)' % (image['name'], image['id']),
+                         found.source)
         self.assertEqual(
             [('block-storage', 'GET', '/volumes/%s' % self.system['id'],
               None),

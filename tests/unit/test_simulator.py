@@ -396,6 +396,14 @@ class TestServers(SimAppTestCase):
                             json={'reboot': {}})
         self.assertEqual(400, resp.status_code)
 
+    def test_lock_and_unlock(self):
+        sid = self.sid('web-linux')
+        for action, locked in (('lock', True), ('unlock', False)):
+            resp = self.compute('POST', '/servers/%s/action' % sid,
+                                json={action: None})
+            self.assertEqual(202, resp.status_code)
+            self.assertIs(locked, self.server('web-linux')['locked'])
+
     def test_busy_server_stays_busy(self):
         self.clock.advance(60)
         server = self.server('busy-stopping')
