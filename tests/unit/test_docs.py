@@ -38,3 +38,15 @@ class TestReadmeCommands(testtools.TestCase):
 
     def test_main_job_runs_the_demo(self):
         self.assertIn('otc-detach-sim demo', read('README.rst'))
+
+
+class TestReadmeIsValidRst(testtools.TestCase):
+    def test_readme_renders_without_errors(self):
+        import docutils.core
+        import docutils.utils
+        try:
+            docutils.core.publish_string(
+                read('README.rst'), writer_name='null',
+                settings_overrides={'report_level': 2, 'halt_level': 2})
+        except docutils.utils.SystemMessage as e:
+            self.fail('README.rst: %s' % e)
