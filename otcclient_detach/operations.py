@@ -76,7 +76,10 @@ class Operation(object):
         self.options = options
         self.stderr = stderr
         self.progress = wait.Progress(stderr)
+        #: Volume ID -> why its detach failed.
         self.failures = {}
+        #: --start-server could not start the server again.
+        self.start_failed = False
         self.sent = False
         #: os-stop sent by this command; os-start sent by it.
         self.stopped = False
@@ -135,8 +138,7 @@ class Operation(object):
         if self.failures:
             self.say('%d of %d volumes failed to detach.' % (
                 len(self.failures), len(self.volumes)))
-            return EXIT_FAILED
-        return EXIT_OK
+        return EXIT_FAILED if self.failures or self.start_failed else EXIT_OK
 
     def _stop(self, was_running):
         if not was_running:
@@ -180,7 +182,7 @@ class Operation(object):
         except cloud.FAILURES as e:
             if not self._power_went_on(e, 'start', model.ACTIVE,
                                        'powering-on'):
-                self.failures.setdefault('start', str(e))
+                self.start_failed = True
                 return
         try:
             wait.wait_server_status(self.gatherer, self.server.id,
@@ -191,19 +193,19 @@ class Operation(object):
                      "with 'openstack server show %s'." % (
                          self.server.label, self.options.timeout,
                          self.server.label))
-            self.failures.setdefault('start', 'server did not start')
+            self.start_failed = True
             return
         except wait.WentWrong:
             self.say('Server %s went to status ERROR while starting; check '
                      "it with 'openstack server show %s'." % (
                          self.server.label, self.server.label))
-            self.failures.setdefault('start', 'server went to ERROR')
+            self.start_failed = True
             return
         except cloud.FAILURES as e:
             self.say('Following server %s while it starts failed: %s; check '
                      "it with 'openstack server show %s'." % (
                          self.server.label, e, self.server.label))
-            self.failures.setdefault('start', str(e))
+            self.start_failed = True
             return
         self.say('Server %s is running (ACTIVE) again.' % self.server.label)
 
