@@ -63,6 +63,18 @@ def isotime(ts, millis=False):
     return dt.strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
+def _patch_items(kind, fields, allowed):
+    """Yield ``fields``' items; a key not in ``allowed`` is a ValueError.
+
+    Checked as each key is reached, so the keys before it are applied.
+    """
+    for key, value in fields.items():
+        if key not in allowed:
+            raise ValueError('cannot patch %s field %r; allowed: %s'
+                             % (kind, key, ', '.join(allowed)))
+        yield key, value
+
+
 class State:
     """All mutable cloud state, guarded by ``self.lock``."""
 
@@ -384,10 +396,8 @@ class State:
     def patch_server(self, ref, **fields):
         with self.lock:
             srv = self.find_server(ref)
-            for key, value in fields.items():
-                if key not in SERVER_PATCHABLE:
-                    raise ValueError('cannot patch server field %r; allowed: '
-                                     '%s' % (key, ', '.join(SERVER_PATCHABLE)))
+            for key, value in _patch_items('server', fields,
+                                           SERVER_PATCHABLE):
                 if key == 'status':
                     if value not in scenario_mod.SERVER_STATES:
                         raise ValueError('unknown server status %r' % value)
@@ -407,10 +417,8 @@ class State:
     def patch_volume(self, ref, **fields):
         with self.lock:
             vol = self.find_volume(ref)
-            for key, value in fields.items():
-                if key not in VOLUME_PATCHABLE:
-                    raise ValueError('cannot patch volume field %r; allowed: '
-                                     '%s' % (key, ', '.join(VOLUME_PATCHABLE)))
+            for key, value in _patch_items('volume', fields,
+                                           VOLUME_PATCHABLE):
                 if key == 'status':
                     if value is not None and \
                             value not in scenario_mod.VOLUME_STATUSES:

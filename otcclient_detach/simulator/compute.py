@@ -1,0 +1,157 @@
+"""ECS: the nova API (``/ecs/v2``, ``/ecs/v2.1``) and native ECS v1.
+
+:class:`ComputeAPI` is a mixin of
+:class:`~otcclient_detach.simulator.app.SimApp`; it uses
+``self.state``, and ``request.microversion`` as the dispatcher
+negotiated it.
+"""
+
+from otcclient_detach.simulator import state as state_mod
+from otcclient_detach.simulator import views
+from otcclient_detach.simulator.http_util import base_url
+from otcclient_detach.simulator.http_util import HTTPError
+from otcclient_detach.simulator.http_util import json_body
+from otcclient_detach.simulator.http_util import json_response
+
+
+class ComputeAPI:
+    """The ``/ecs`` endpoints."""
+
+    # -- version discovery ------------------------------------------------
+
+    def on_ecs_versions(self, request):
+        return json_response({
+            'versions': views.compute_versions(base_url(request))})
+
+    def on_compute_version(self, request, api):
+        versions = views.compute_versions(base_url(request))
+        wanted = 'v2.0' if api == 'v2' else 'v2.1'
+        return json_response({'version': [
+            v for v in versions if v['id'] == wanted][0]})
+
+    def on_ecs_v1_version(self, request):
+        return json_response({
+            'version': views.ecs_v1_version(base_url(request))})
+
+    # -- servers, attachments and flavors ---------------------------------
+
+    def _servers(self, request):
+        args = request.args
+        servers = self.state.list_servers()
+        if args.get('name'):
+            servers = [s for s in servers
+                       if state_mod.matches_name(args['name'], s['name'])]
+        if args.get('status'):
+            servers = [s for s in servers
+                       if s['status'] == args['status'].upper()]
+        if args.get('marker'):
+            ids = [s['id'] for s in servers]
+            if args['marker'] not in ids:
+                raise HTTPError(400, 'marker [%s] not found'
+                                % args['marker'])
+            servers = servers[ids.index(args['marker']) + 1:]
+        if args.get('limit'):
+            try:
+                servers = servers[:int(args['limit'])]
+            except ValueError:
+                raise HTTPError(400, 'limit must be an integer')
+        return servers
+
+    def on_servers(self, request, api):
+        base = base_url(request)
+        return json_response({'servers': [
+            views.server_summary(self.state, base, api, s)
+            for s in self._servers(request)]})
+
+    def on_servers_detail(self, request, api):
+        base = base_url(request)
+        with self.state.lock:
+            return json_response({'servers': [
+                views.server_detail(self.state, base, api, s,
+                                    request.microversion)
+                for s in self._servers(request)]})
+
+    def on_server(self, request, api, sid):
+        with self.state.lock:
+            srv = self.state.get_server(sid)
+            return json_response({'server': views.server_detail(
+                self.state, base_url(request), api, srv,
+                request.microversion)})
+
+    def on_server_action(self, request, api, sid):
+        body = json_body(request)
+        self.state.get_server(sid)
+        if 'os-stop' in body:
+            self.state.power(sid, 'stop')
+        elif 'os-start' in body:
+            self.state.power(sid, 'start')
+        elif 'lock' in body or 'unlock' in body:
+            # Nova's lock/unlock, so that the advice "openstack server
+            # unlock" can be followed against the simulator.
+            self.state.patch_server(sid, locked='lock' in body)
+        else:
+            raise HTTPError(400, 'There is no such action: %s'
+                            % (', '.join(body) or '(none)'))
+        return json_response(None, 202)
+
+    def on_attachments(self, request, api, sid):
+        with self.state.lock:
+            srv = self.state.get_server(sid)
+            if request.method == 'POST':
+                spec = json_body(request).get('volumeAttachment')
+                if not isinstance(spec, dict) or not spec.get('volumeId'):
+                    raise HTTPError(400, "Invalid input for field/attribute "
+                                    "volumeAttachment.")
+                vol = self.state.get_volume(spec['volumeId'])
+                att = self.state.attach(sid, vol['id'], spec.get('device'))
+                return json_response({'volumeAttachment':
+                                      views.volume_attachment(srv, vol, att)})
+            return json_response({'volumeAttachments': [
+                views.volume_attachment(srv, vol, att)
+                for vol, att in self.state.server_volumes(sid)]})
+
+    def on_attachment(self, request, api, sid, vid):
+        if request.method == 'DELETE':
+            self.state.detach(sid, vid)
+            return json_response(None, 202)
+        with self.state.lock:
+            srv = self.state.get_server(sid)
+            for vol, att in self.state.server_volumes(sid):
+                if vol['id'] == vid:
+                    return json_response({'volumeAttachment':
+                                          views.volume_attachment(
+                                              srv, vol, att)})
+        raise HTTPError(404, 'Instance %s is not attached to volume %s'
+                        % (sid, vid))
+
+    def on_flavors(self, request, api):
+        base = base_url(request)
+        return json_response({'flavors': [
+            {'id': f, 'name': f, 'links': views.flavor(
+                self.state, base, api, f)['links']}
+            for f in self.state.flavors]})
+
+    def on_flavors_detail(self, request, api):
+        base = base_url(request)
+        return json_response({'flavors': [
+            views.flavor(self.state, base, api, f, request.microversion)
+            for f in self.state.flavors]})
+
+    def on_flavor(self, request, api, fid):
+        if fid not in self.state.flavors:
+            raise HTTPError(404, 'Flavor %s could not be found.' % fid)
+        return json_response({'flavor': views.flavor(
+            self.state, base_url(request), api, fid, request.microversion)})
+
+    # -- native ECS -------------------------------------------------------
+
+    def on_native_detach(self, request, sid, vid):
+        flag = request.args.get('delete_flag', '0')
+        if flag not in ('0', '1'):
+            raise HTTPError(400, 'Invalid parameter: delete_flag must be 0 '
+                            'or 1.', ecs_code='Ecs.0005')
+        job_id = self.state.detach(sid, vid, native=True, force=flag == '1')
+        return json_response({'job_id': job_id})
+
+    def on_native_job(self, request, job_id):
+        return json_response(self.state.job(job_id))

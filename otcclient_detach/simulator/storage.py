@@ -1,0 +1,90 @@
+"""EVS volumes (``/evs/v2``, ``/evs/v3``) and IMS images (``/ims``).
+
+:class:`StorageAPI` is a mixin of
+:class:`~otcclient_detach.simulator.app.SimApp`; it uses only
+``self.state``.
+"""
+
+from otcclient_detach.simulator import views
+from otcclient_detach.simulator.http_util import base_url
+from otcclient_detach.simulator.http_util import HTTPError
+from otcclient_detach.simulator.http_util import json_response
+
+
+class StorageAPI:
+    """The ``/evs`` and ``/ims`` endpoints."""
+
+    # -- block storage (EVS) ----------------------------------------------
+
+    def on_evs_versions(self, request):
+        return json_response({
+            'versions': views.volume_versions(base_url(request))}, 300)
+
+    def on_evs_version(self, request, api):
+        versions = views.volume_versions(base_url(request))
+        return json_response({'version': [
+            v for v in versions if v['id'] == api + '.0'][0]})
+
+    def _volumes(self, request):
+        args = request.args
+        volumes = self.state.list_volumes()
+        if args.get('name'):
+            volumes = [v for v in volumes if v['name'] == args['name']]
+        if args.get('status'):
+            volumes = [v for v in volumes
+                       if self.state.volume_status(v) == args['status']]
+        if args.get('marker'):
+            ids = [v['id'] for v in volumes]
+            if args['marker'] not in ids:
+                raise HTTPError(404, 'Marker %s could not be found.'
+                                % args['marker'])
+            volumes = volumes[ids.index(args['marker']) + 1:]
+        if args.get('limit'):
+            try:
+                volumes = volumes[:int(args['limit'])]
+            except ValueError:
+                raise HTTPError(400, 'limit must be an integer')
+        return volumes
+
+    def on_volumes(self, request, api):
+        base = base_url(request)
+        return json_response({'volumes': [
+            views.volume_summary(self.state, base, api, v)
+            for v in self._volumes(request)]})
+
+    def on_volumes_detail(self, request, api):
+        base = base_url(request)
+        with self.state.lock:
+            return json_response({'volumes': [
+                views.volume_detail(self.state, base, api, v)
+                for v in self._volumes(request)]})
+
+    def on_volume(self, request, api, vid):
+        with self.state.lock:
+            vol = self.state.get_volume(vid)
+            return json_response({'volume': views.volume_detail(
+                self.state, base_url(request), api, vol)})
+
+    # -- images (IMS) -----------------------------------------------------
+
+    def on_ims_versions(self, request):
+        return json_response({
+            'versions': views.image_versions(base_url(request))}, 300)
+
+    def on_images(self, request):
+        images = list(self.state.images)
+        name, wanted = request.args.get('name'), request.args.get('id')
+        if name:
+            images = [i for i in images if i['name'] == name]
+        if wanted:
+            # glance's "in:" operator, used by "openstack server list"
+            wanted = wanted[3:].split(',') if wanted.startswith('in:') \
+                else [wanted]
+            images = [i for i in images if i['id'] in wanted]
+        return json_response({'images': [views.image(self.state, i)
+                                         for i in images],
+                              'first': '/v2/images',
+                              'schema': '/v2/schemas/images'})
+
+    def on_image(self, request, iid):
+        return json_response(views.image(self.state, self.state.image(iid)))
