@@ -12,7 +12,6 @@ accepted the DELETE (2xx) or the state read afterwards proves that the
 volume is detaching or gone.
 """
 
-import collections
 import concurrent.futures
 
 from otcclient_detach import cloud
@@ -453,45 +452,28 @@ class Operation(object):
         for volume, job_id in accepted:
             self.say('Volume %s: ECS job %s started.' % (volume.label,
                                                          job_id))
-        # The jobs run side by side in the cloud: each round of polling
-        # asks for every job still running, under one deadline.
-        pending = collections.OrderedDict(
-            (job_id, volume) for volume, job_id in accepted)
-        for _ in self.poller():
-            for job_id, volume in list(pending.items()):
-                try:
-                    status, body = detach.job_status(self._native(), job_id)
-                except cloud.FAILURES as e:
-                    if cloud.is_ambiguous(e):
-                        continue  # the cloud is unwell: ask again
-                    del pending[job_id]
-                    self.progress.done()
-                    self._fail(volume, 'the detach was accepted (job %s), '
-                               'but following it failed: %s; it may still '
-                               'complete: check it with %s' % (
-                                   job_id, e, self.check_command(volume)))
-                    continue
-                if status not in ('SUCCESS', 'FAIL'):
-                    continue
-                del pending[job_id]
-                if status == 'SUCCESS':
-                    succeeded.append(volume)
-                    continue
-                self.progress.done()
-                reason = body.get('fail_reason') or 'no reason given'
-                code = body.get('error_code')
+        outcomes = wait.wait_jobs(self._native(),
+                                  [job_id for _, job_id in accepted],
+                                  self.poller(), self.progress)
+        for volume, job_id in accepted:
+            status, found = outcomes[job_id]
+            if status == 'SUCCESS':
+                succeeded.append(volume)
+            elif status == 'FAIL':
+                code = found.get('error_code')
                 hint = cloud.HINTS.get(code)
                 self._fail(volume, 'job %s failed: %s%s%s' % (
-                    job_id, reason, ' (%s)' % code if code else '',
+                    job_id, found.get('fail_reason') or 'no reason given',
+                    ' (%s)' % code if code else '',
                     '. Hint: %s' % hint if hint else ''))
-            if not pending:
-                break
-            self.progress.show('Waiting for %d of %d ECS job(s)' % (
-                len(pending), len(accepted)))
-        self.progress.done()
-        for job_id, volume in pending.items():
-            self._fail(volume, 'job %s did not end within %d s; the detach '
-                       'may still complete: check it with %s' % (
-                           job_id, self.options.timeout,
-                           self.check_command(volume)))
+            elif status == wait.FAILED:
+                self._fail(volume, 'the detach was accepted (job %s), but '
+                           'following it failed: %s; it may still complete: '
+                           'check it with %s' % (
+                               job_id, found, self.check_command(volume)))
+            else:
+                self._fail(volume, 'job %s did not end within %d s; the '
+                           'detach may still complete: check it with %s' % (
+                               job_id, self.options.timeout,
+                               self.check_command(volume)))
         return succeeded

@@ -11,8 +11,6 @@ attachment kept.
 
 import time
 
-from keystoneauth1 import exceptions as ks_exceptions
-
 from otcclient_detach import cloud
 
 FIRST_INTERVAL = 1.0
@@ -76,16 +74,13 @@ class Poller(object):
             interval = min(interval * BACKOFF, MAX_INTERVAL)
 
 
-# Answers worth another look rather than giving up the wait: the cloud
-# being briefly unwell says nothing about the detach.
-TRANSIENT = (ks_exceptions.ConnectFailure, ks_exceptions.ConnectTimeout,
-             ks_exceptions.RetriableConnectionFailure)
-
-
 def _transient(error):
-    return isinstance(error, TRANSIENT) or (
-        isinstance(error, cloud.CloudError) and
-        (error.status >= 500 or error.status == 429))
+    """Whether an error is worth another look rather than the wait's end.
+
+    The cloud being briefly unwell (5xx, 429, a lost connection) says
+    nothing about the detach.
+    """
+    return cloud.is_ambiguous(error)
 
 
 class Progress(object):
@@ -188,23 +183,36 @@ def wait_server_status(gatherer, server_id, status, poller, progress=None):
     raise Timeout(status)
 
 
-def wait_job(ecs_job_status, job_id, poller, progress=None):
-    """Wait for an ECS job to end; return (status, body) or raise Timeout."""
+def wait_jobs(ecs, job_ids, poller, progress=None):
+    """Wait for ECS jobs that run side by side; return their outcomes.
+
+    Each round asks for every job still running, under one deadline.  The
+    outcome of each job ID is ``('SUCCESS' or 'FAIL', job body)``,
+    ``(TIMED_OUT, None)``, or ``(FAILED, error)`` when asking for it
+    failed for good.
+    """
     from otcclient_detach import detach
+    pending = list(job_ids)
+    outcomes = {}
     for _ in poller:
-        try:
-            status, body = detach.job_status(ecs_job_status, job_id)
-        except Exception as e:
-            if not _transient(e):
-                raise
-            continue
+        for job_id in list(pending):
+            try:
+                status, body = detach.job_status(ecs, job_id)
+            except Exception as e:
+                if not _transient(e):
+                    outcomes[job_id] = (FAILED, e)
+                    pending.remove(job_id)
+                continue
+            if status in ('SUCCESS', 'FAIL'):
+                outcomes[job_id] = (status, body)
+                pending.remove(job_id)
+        if not pending:
+            break
         if progress:
-            progress.show('Job %s: %s (%ds)' % (
-                job_id, status, poller.elapsed))
-        if status in ('SUCCESS', 'FAIL'):
-            if progress:
-                progress.done()
-            return status, body
+            progress.show('Waiting for %d of %d ECS job(s) (%ds)' % (
+                len(pending), len(job_ids), poller.elapsed))
     if progress:
         progress.done()
-    raise Timeout(job_id)
+    for job_id in pending:
+        outcomes[job_id] = (TIMED_OUT, None)
+    return outcomes

@@ -325,6 +325,10 @@ class TestWaitJob(testtools.TestCase):
         return wait.Poller(timeout, clock=self.clock.clock,
                            sleep=self.clock.sleep)
 
+    def wait(self, timeout=60, job_ids=('j1',)):
+        return wait.wait_jobs(self.ecs, list(job_ids),
+                              self.poller(timeout))[job_ids[0]]
+
     def job(self, *answers):
         for answer in reversed(answers):
             if not isinstance(answer, (tuple, BaseException)):
@@ -333,7 +337,7 @@ class TestWaitJob(testtools.TestCase):
 
     def test_success(self):
         self.job('INIT', 'RUNNING', 'SUCCESS')
-        status, body = wait.wait_job(self.ecs, 'j1', self.poller())
+        status, body = self.wait()
         self.assertEqual('SUCCESS', status)
         self.assertEqual('j1', body['job_id'])
         self.assertEqual([('GET', '/jobs/j1')] * 3, self.ecs.requests())
@@ -342,31 +346,38 @@ class TestWaitJob(testtools.TestCase):
         self.ecs.route('GET', '/jobs/j1', body={
             'status': 'FAIL', 'fail_reason': 'busy',
             'error_code': 'Ecs.0102'})
-        status, body = wait.wait_job(self.ecs, 'j1', self.poller())
+        status, body = self.wait()
         self.assertEqual(('FAIL', 'busy'), (status, body['fail_reason']))
 
     def test_lower_case_status(self):
         self.job('success')
-        self.assertEqual('SUCCESS',
-                         wait.wait_job(self.ecs, 'j1', self.poller())[0])
+        self.assertEqual('SUCCESS', self.wait()[0])
 
     def test_timeout(self):
         self.ecs.route('GET', '/jobs/j1', body={'status': 'RUNNING'})
-        self.assertRaises(wait.Timeout, wait.wait_job, self.ecs, 'j1',
-                          self.poller(15))
+        self.assertEqual((wait.TIMED_OUT, None), self.wait(15))
         self.assertAlmostEqual(15, sum(self.clock.sleeps))
 
     def test_transient_errors_are_survived(self):
         self.job((503, {'message': 'busy'}),
                  ks_exceptions.ConnectFailure('reset'), 'SUCCESS')
-        self.assertEqual('SUCCESS',
-                         wait.wait_job(self.ecs, 'j1', self.poller())[0])
+        self.assertEqual('SUCCESS', self.wait()[0])
         self.assertEqual(3, len(self.ecs.calls))
 
-    def test_non_transient_error_propagates(self):
+    def test_jobs_side_by_side_are_asked_in_one_round(self):
+        for job_id, status in (('j1', 'SUCCESS'), ('j2', 'FAIL')):
+            self.ecs.route('GET', '/jobs/%s' % job_id,
+                           body={'job_id': job_id, 'status': status})
+        outcomes = wait.wait_jobs(self.ecs, ['j1', 'j2'], self.poller())
+        self.assertEqual({'j1': 'SUCCESS', 'j2': 'FAIL'},
+                         {j: o[0] for j, o in outcomes.items()})
+        self.assertEqual([wait.FIRST_INTERVAL], self.clock.sleeps)
+
+    def test_non_transient_error_ends_the_wait_for_that_job(self):
         self.job((404, fakes.otc_error('Ecs.0614', 'no such job')))
-        e = self.assertRaises(cloud.CloudError, wait.wait_job, self.ecs,
-                              'j1', self.poller())
+        status, e = self.wait()
+        self.assertEqual(wait.FAILED, status)
+        self.assertIsInstance(e, cloud.CloudError)
         self.assertEqual('Ecs.0614', e.code)
 
 
