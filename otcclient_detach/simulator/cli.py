@@ -53,8 +53,10 @@ def cmd_serve(args):
         path = os.path.expanduser(args.clouds_yaml)
         sim.write_clouds_yaml(path, cloud=CLOUD,
                               volume_api_version=args.volume_api_version)
-        print('otc-detach-sim serving %s (project %s, region %s)'
-              % (sim.base_url, sim.project_id, sim.state.region))
+        print('otc-detach-sim serving %s (project %s, region %s); '
+              'catalog:' % (sim.auth_url, sim.project_id, sim.state.region))
+        for stype, url in sorted(sim.endpoints.items()):
+            print('  %-13s %s' % (stype, url))
         print('clouds.yaml written to %s; use it with:' % path)
         print('  export OS_CLIENT_CONFIG_FILE=%s OS_CLOUD=%s' % (path, CLOUD))
         print('control API: %s/_sim/state  (Ctrl-C to stop)' % sim.base_url)

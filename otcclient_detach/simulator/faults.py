@@ -7,7 +7,7 @@ import time
 from otcclient_detach.simulator.state import isotime
 
 FAULT_KEYS = ('method', 'path', 'status', 'count', 'retry_after', 'latency',
-              'drop')
+              'drop', 'service')
 
 
 class FaultRule:
@@ -16,11 +16,14 @@ class FaultRule:
     ``count`` is how many matching requests it still applies to;
     None means every one.  A rule may add ``latency`` (seconds) and then
     answer with ``status`` (e.g. 500, 503, 429 + ``retry_after``) or
-    ``drop`` the connection without any response.
+    ``drop`` the connection without any response.  ``service`` (a name
+    of app.SERVICES, e.g. 'compute') limits it to that service's port;
+    None means any.  ``path`` is matched against the path on that port
+    (e.g. ``/v2.1/{project_id}/servers/detail``).
     """
 
     def __init__(self, method='*', path='.*', status=None, count=1,
-                 retry_after=None, latency=None, drop=False):
+                 retry_after=None, latency=None, drop=False, service=None):
         self.method = (method or '*').upper()
         self.path = path or '.*'
         try:
@@ -45,10 +48,13 @@ class FaultRule:
         self.retry_after = retry_after
         self.latency = float(latency) if latency else None
         self.drop = bool(drop)
+        self.service = service or None
         self.hits = 0
 
-    def matches(self, method, path):
+    def matches(self, method, path, service=None):
         if self.method not in ('*', method.upper()):
+            return False
+        if self.service is not None and self.service != service:
             return False
         return self.regex.search(path) is not None
 
@@ -56,7 +62,8 @@ class FaultRule:
         return {'method': self.method, 'path': self.path,
                 'status': self.status, 'count': self.count,
                 'retry_after': self.retry_after, 'latency': self.latency,
-                'drop': self.drop, 'hits': self.hits}
+                'drop': self.drop, 'service': self.service,
+                'hits': self.hits}
 
 
 class Faults:
@@ -67,9 +74,9 @@ class Faults:
         self._rules = []
 
     def add(self, method='*', path='.*', status=None, count=1,
-            retry_after=None, latency=None, drop=False):
+            retry_after=None, latency=None, drop=False, service=None):
         rule = FaultRule(method, path, status, count, retry_after, latency,
-                         drop)
+                         drop, service)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -82,11 +89,11 @@ class Faults:
         with self._lock:
             return [r.to_dict() for r in self._rules]
 
-    def take(self, method, path):
+    def take(self, method, path, service=None):
         """Consume one use of the first matching rule; None if none."""
         with self._lock:
             for rule in self._rules:
-                if rule.matches(method, path):
+                if rule.matches(method, path, service):
                     rule.hits += 1
                     if rule.count is not None:
                         rule.count -= 1
@@ -97,18 +104,28 @@ class Faults:
 
 
 class RequestLog:
-    """Every request to the cloud APIs, in arrival order."""
+    """Every request to the cloud APIs, in the order they were answered.
+
+    Each entry names its ``service`` and carries ``started`` and
+    ``finished``: ``time.monotonic()`` seconds when the request arrived
+    and when its answer was ready, so round trips that overlapped can be
+    told from sequential ones.
+    """
 
     def __init__(self, clock=None):
         self._lock = threading.Lock()
         self._entries = []
         self._clock = clock or time.time
 
-    def add(self, method, path, query, status, dropped=False):
+    def add(self, method, path, query, status, dropped=False, service=None,
+            started=None):
         now = self._clock()
+        finished = time.monotonic()
         entry = {'method': method, 'path': path, 'query': query,
                  'status': status, 'time': isotime(now, True),
-                 'timestamp': now, 'dropped': dropped}
+                 'timestamp': now, 'dropped': dropped, 'service': service,
+                 'started': finished if started is None else started,
+                 'finished': finished}
         with self._lock:
             self._entries.append(entry)
         return entry
