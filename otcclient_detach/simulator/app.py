@@ -80,10 +80,18 @@ SERVICES = (
              endpoint='attachments', methods=GET + POST),
         Rule(COMPUTE + '/servers/<sid>/os-volume_attachments/<vid>',
              endpoint='attachment', methods=GET + DELETE),
+        Rule(COMPUTE + '/servers/<sid>/tags', endpoint='tags',
+             methods=GET + PUT + DELETE),
+        Rule(COMPUTE + '/servers/<sid>/tags/<tag>', endpoint='tag',
+             methods=GET + PUT + DELETE),
         Rule(COMPUTE + '/flavors', endpoint='flavors', methods=GET),
         Rule(COMPUTE + '/flavors/detail', endpoint='flavors_detail',
              methods=GET),
         Rule(COMPUTE + '/flavors/<fid>', endpoint='flavor', methods=GET),
+        Rule(ECS1 + '/cloudservers/detail', endpoint='native_servers',
+             methods=GET),
+        Rule(ECS1 + '/cloudservers/<sid>', endpoint='native_server',
+             methods=GET),
         Rule(ECS1 + '/cloudservers/<sid>/detachvolume/<vid>',
              endpoint='native_detach', methods=DELETE),
         Rule(ECS1 + '/jobs/<job_id>', endpoint='native_job', methods=GET),
@@ -105,6 +113,8 @@ SERVICES = (
         Rule('/v2/', endpoint='ims_versions', methods=GET),
         Rule('/v2/images', endpoint='images', methods=GET),
         Rule('/v2/images/<iid>', endpoint='image', methods=GET),
+        Rule('/v2/schemas/<any(image, images):name>',
+             endpoint='image_schema', methods=GET),
     ]),
 )
 SERVICE_NAMES = tuple(s.name for s in SERVICES)
@@ -241,6 +251,13 @@ class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
             except RequestRedirect as exc:
                 return exc.get_response(request.environ)
             except wz_exc.HTTPException as exc:
+                if request.service == 'compute' and \
+                        request.path.startswith('/v2.1/'):
+                    # nova negotiates before routing: even its 404
+                    # names the microversion
+                    mv = ('compute', self._microversion(
+                        request, 'compute', views.COMPUTE_MIN,
+                        views.COMPUTE_MAX, 'X-OpenStack-Nova-API-Version'))
                 raise HTTPError(exc.code, exc.description)
             if endpoint.startswith('sim_'):
                 raise HTTPError(404, 'The resource could not be found.')

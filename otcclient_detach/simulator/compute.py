@@ -13,6 +13,9 @@ from otcclient_detach.simulator.http_util import HTTPError
 from otcclient_detach.simulator.http_util import json_body
 from otcclient_detach.simulator.http_util import json_response
 
+TAGS_SINCE = (2, 26)
+MAX_TAGS = 50  # nova's limit per server
+
 
 class ComputeAPI:
     """The endpoints of the ECS host."""
@@ -124,6 +127,61 @@ class ComputeAPI:
         raise HTTPError(404, 'Instance %s is not attached to volume %s'
                         % (sid, vid))
 
+    # -- server tags (nova 2.26+) -----------------------------------------
+
+    def _tags(self, request, sid):
+        """The server's tag list (mutable, under the state lock)."""
+        if request.microversion is None or \
+                request.microversion < TAGS_SINCE:
+            # nova's version-gated routes are 404 below their version
+            raise HTTPError(404, 'The resource could not be found.')
+        return self.state.get_server(sid).setdefault('tags', [])
+
+    @staticmethod
+    def _check_tag(tag):
+        if not isinstance(tag, str) or not 1 <= len(tag) <= 60 or \
+                '/' in tag or ',' in tag:
+            raise HTTPError(400, "Invalid input for field/attribute tag. "
+                            "Value: %s." % tag)
+
+    def on_tags(self, request, api, sid):
+        with self.state.lock:
+            tags = self._tags(request, sid)
+            if request.method == 'DELETE':
+                del tags[:]
+                return json_response(None, 204)
+            if request.method == 'PUT':
+                wanted = json_body(request).get('tags')
+                if not isinstance(wanted, list):
+                    raise HTTPError(400, "Invalid input for field/attribute "
+                                    "tags.")
+                for tag in wanted:
+                    self._check_tag(tag)
+                if len(set(wanted)) > MAX_TAGS:
+                    raise HTTPError(400, 'The number of tags exceeded the '
+                                    'per-server limit %d' % MAX_TAGS)
+                tags[:] = sorted(set(wanted), key=wanted.index)
+            return json_response({'tags': list(tags)})
+
+    def on_tag(self, request, api, sid, tag):
+        with self.state.lock:
+            tags = self._tags(request, sid)
+            if request.method == 'PUT':
+                self._check_tag(tag)
+                if tag in tags:
+                    return json_response(None, 204)
+                if len(tags) >= MAX_TAGS:
+                    raise HTTPError(400, 'The number of tags exceeded the '
+                                    'per-server limit %d' % MAX_TAGS)
+                tags.append(tag)
+                return json_response(None, 201, {
+                    'Location': request.base_url})
+            if tag not in tags:
+                raise HTTPError(404, 'Server %s has no tag %s' % (sid, tag))
+            if request.method == 'DELETE':
+                tags.remove(tag)
+            return json_response(None, 204)
+
     def on_flavors(self, request, api):
         base = base_url(request)
         return json_response({'flavors': [
@@ -144,6 +202,19 @@ class ComputeAPI:
             self.state, base_url(request), api, fid, request.microversion)})
 
     # -- native ECS -------------------------------------------------------
+
+    def on_native_servers(self, request):
+        base = base_url(request)
+        with self.state.lock:
+            servers = [views.native_server(self.state, base, s)
+                       for s in self._servers(request)]
+        return json_response({'count': len(servers), 'servers': servers})
+
+    def on_native_server(self, request, sid):
+        with self.state.lock:
+            srv = self.state.get_server(sid)
+            return json_response({'server': views.native_server(
+                self.state, base_url(request), srv)})
 
     def on_native_detach(self, request, sid, vid):
         flag = request.args.get('delete_flag', '0')

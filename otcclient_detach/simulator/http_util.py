@@ -67,10 +67,11 @@ def error_body(service, err):
     if service in ('iam', 'other') or status == 401:
         return {'error': {'code': status, 'title': TITLES.get(status, ''),
                           'message': err.message}}
-    if service == 'ecs':
-        code = err.ecs_code or ('Common.1503' if status == 429 else
-                                'Ecs.%04d' % status)
+    code = err.ecs_code or ('Common.1503' if status == 429 else None)
+    if service == 'ecs' and code:
         return {'error': {'code': code, 'message': err.message}}
+    # No documented ECS code (e.g. an unknown path): nova's fault body,
+    # which the ECS host also answers with, rather than an invented code.
     kind = err.kind or NOVA_FAULTS.get(status, 'computeFault')
     body = {'code': status, 'message': err.message}
     if err.custom_errno:

@@ -21,9 +21,11 @@ class StorageAPI:
             'versions': views.volume_versions(base_url(request))}, 300)
 
     def on_evs_version(self, request, api):
+        # cinder (and EVS's "Querying API Version Details") answer a
+        # list with the one version
         versions = views.volume_versions(base_url(request))
-        return json_response({'version': [
-            v for v in versions if v['id'] == api + '.0'][0]})
+        return json_response({'versions': [
+            v for v in versions if v['id'] == api + '.0']})
 
     def _volumes(self, request):
         args = request.args
@@ -56,14 +58,16 @@ class StorageAPI:
         base = base_url(request)
         with self.state.lock:
             return json_response({'volumes': [
-                views.volume_detail(self.state, base, api, v)
+                views.volume_detail(self.state, base, api, v,
+                                    request.microversion)
                 for v in self._volumes(request)]})
 
     def on_volume(self, request, api, vid):
         with self.state.lock:
             vol = self.state.get_volume(vid)
             return json_response({'volume': views.volume_detail(
-                self.state, base_url(request), api, vol)})
+                self.state, base_url(request), api, vol,
+                request.microversion)})
 
     # -- images (IMS) -----------------------------------------------------
 
@@ -88,3 +92,6 @@ class StorageAPI:
 
     def on_image(self, request, iid):
         return json_response(views.image(self.state, self.state.image(iid)))
+
+    def on_image_schema(self, request, name):
+        return json_response(views.image_schema(name))

@@ -25,13 +25,14 @@ def cinder_time(stamp):
 
 # -- version discovery --------------------------------------------------------
 
-def _version(vid, href, status, version='', min_version='', updated=''):
+def _version(vid, href, status, version='', min_version='', updated='',
+             media='compute+json;version=2'):
     return {'id': vid, 'status': status, 'version': version,
             'min_version': min_version, 'updated': updated,
             'links': [{'rel': 'self', 'href': href}],
             'media-types': [{
                 'base': 'application/json',
-                'type': 'application/vnd.openstack.compute+json;version=2'}]}
+                'type': 'application/vnd.openstack.' + media}]}
 
 
 def compute_versions(base):
@@ -48,11 +49,14 @@ def ecs_v1_version(base):
 
 
 def volume_versions(base):
+    # cinder's documents, as EVS's "Querying API Versions" shows them
     return [
         _version('v2.0', base + '/v2/', 'SUPPORTED',
-                 updated='2014-06-28T12:20:21Z'),
+                 updated='2014-06-28T12:20:21Z',
+                 media='volume+json;version=2'),
         _version('v3.0', base + '/v3/', 'CURRENT', _ver(VOLUME_V3_MAX),
-                 _ver(VOLUME_V3_MIN), '2016-02-08T12:20:21Z')]
+                 _ver(VOLUME_V3_MIN), '2016-02-08T12:20:21Z',
+                 media='volume+json;version=3')]
 
 
 def image_versions(base):
@@ -171,12 +175,12 @@ def _addresses(state, srv):
 def server_detail(state, base, api, srv, mv):
     host = _hexhash('host', srv['id'])[:56]
     index = list(state.servers).index(srv['id'])
+    # OTC's nova reference (Table 8 of "Querying Details About an ECS"):
+    # only "id", and "delete_on_termination" from 2.3.  Devices are in
+    # the native API (native_server below).
     volumes = []
     for vol, att in state.server_volumes(srv['id']):
-        item = {'id': vol['id'], 'device': att['device'],
-                'bootIndex': att.get('boot_index') or (
-                    '0' if att['device'] == srv['root_device_name']
-                    else '-1')}
+        item = {'id': vol['id']}
         if _at_least(mv, (2, 3)):
             item['delete_on_termination'] = False
         volumes.append(item)
@@ -224,7 +228,31 @@ def server_detail(state, base, api, srv, mv):
     if _at_least(mv, (2, 19)):
         out['description'] = srv['description']
     if _at_least(mv, (2, 26)):
-        out['tags'] = []
+        out['tags'] = list(srv.get('tags') or [])
+    return out
+
+
+def native_server(state, base, srv):
+    """The native ECS v1 server (``GET /v1/{project_id}/cloudservers``).
+
+    As OTC's ECS API reference "Querying Details About an ECS" (native
+    API) lists it: the nova fields plus ``tags`` and
+    ``os-extended-volumes:volumes_attached`` entries with ``id``,
+    ``delete_on_termination``, ``device`` and ``bootIndex`` ("0" for the
+    system disk), all strings.
+    """
+    out = server_detail(state, base, 'v2.1', srv, COMPUTE_MAX)
+    volumes = []
+    for vol, att in state.server_volumes(srv['id']):
+        boot = att.get('boot_index') or (
+            '0' if att['device'] == srv['root_device_name'] else '-1')
+        volumes.append({'id': vol['id'], 'delete_on_termination': 'false',
+                        'device': att['device'], 'bootIndex': boot})
+    out['os-extended-volumes:volumes_attached'] = volumes
+    out['tags'] = list(srv.get('tags') or [])
+    out['sys_tags'] = []
+    out['enterprise_project_id'] = '0'
+    out.pop('links', None)
     return out
 
 
@@ -248,7 +276,17 @@ def volume_summary(state, base, api, vol):
             'links': _volume_links(state, base, api, vol)}
 
 
-def volume_detail(state, base, api, vol):
+# Fields of cinder's volume document by the microversion that added them;
+# EVS v3 shows a field only when the request's microversion has it.
+VOLUME_V3_FIELDS = (((3, 13), 'group_id', None),
+                    ((3, 21), 'provider_id', None),
+                    ((3, 48), 'service_uuid', None),
+                    ((3, 48), 'shared_targets', True),
+                    ((3, 61), 'cluster_name', None),
+                    ((3, 65), 'consumes_quota', True))
+
+
+def volume_detail(state, base, api, vol, mv=None):
     hosts = {s['id']: s for s in state.servers.values()}
     attachments = []
     for att in vol['attachments']:
@@ -288,13 +326,54 @@ def volume_detail(state, base, api, vol):
     if vol['volume_image_metadata']:
         out['volume_image_metadata'] = dict(vol['volume_image_metadata'])
     if api == 'v3':
-        out.update({'group_id': None, 'provider_id': None,
-                    'service_uuid': None, 'shared_targets': True,
-                    'cluster_name': None, 'consumes_quota': True})
+        for since, field, value in VOLUME_V3_FIELDS:
+            if (mv or VOLUME_V3_MIN) >= since:
+                out[field] = value
     return out
 
 
 # -- images ---------------------------------------------------------------
+
+# glance's types of the image fields the simulator answers with; the OS
+# properties of IMS (``__os_version``, ...) are additional string
+# properties, as IMS's "Querying the Schema of an Image" shows.
+_IMAGE_FIELDS = {
+    'id': {'type': 'string'}, 'name': {'type': ['null', 'string']},
+    'status': {'type': 'string'},
+    'visibility': {'type': 'string',
+                   'enum': ['public', 'private', 'shared', 'community']},
+    'protected': {'type': 'boolean'}, 'os_hidden': {'type': 'boolean'},
+    'tags': {'type': 'array', 'items': {'type': 'string'}},
+    'container_format': {'type': ['null', 'string']},
+    'disk_format': {'type': ['null', 'string']},
+    'min_disk': {'type': 'integer'}, 'min_ram': {'type': 'integer'},
+    'size': {'type': ['null', 'integer']},
+    'checksum': {'type': ['null', 'string']},
+    'owner': {'type': ['null', 'string']},
+    'created_at': {'type': 'string'}, 'updated_at': {'type': 'string'},
+    'self': {'type': 'string'}, 'file': {'type': 'string'},
+    'schema': {'type': 'string'},
+}
+
+
+def image_schema(name):
+    """``/v2/schemas/image`` and ``/v2/schemas/images`` (glance's)."""
+    image = {'name': 'image', 'properties': dict(_IMAGE_FIELDS),
+             'additionalProperties': {'type': 'string'},
+             'links': [{'rel': 'self', 'href': '{self}'},
+                       {'rel': 'enclosure', 'href': '{file}'},
+                       {'rel': 'describedby', 'href': '{schema}'}]}
+    if name == 'image':
+        return image
+    return {'name': 'images',
+            'properties': {'images': {'type': 'array', 'items': image},
+                           'schema': {'type': 'string'},
+                           'first': {'type': 'string'},
+                           'next': {'type': 'string'}},
+            'links': [{'rel': 'first', 'href': '{first}'},
+                      {'rel': 'next', 'href': '{next}'},
+                      {'rel': 'describedby', 'href': '{schema}'}]}
+
 
 def image(state, img):
     out = {

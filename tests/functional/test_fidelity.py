@@ -7,6 +7,7 @@ recommends, stock ``server remove volume`` fails before any request.
 """
 
 import json
+import time
 
 from tests.functional import base
 
@@ -40,9 +41,10 @@ class TestStockCommands(base.SimulatorTestCase):
         self.assertIsNone(server['OS-EXT-STS:task_state'])
         self.assertIs(False, server['locked'])
         self.assertEqual('Linux', server['properties']['os_type'])
-        attached = {v['id']: v['device'] for v in server['volumes_attached']}
-        self.assertEqual('/dev/vda', attached[self.volume_id('web-linux-sys')])
-        self.assertEqual('/dev/vdb', attached[self.volume_id('web-data-1')])
+        # OTC's nova API names the attached volumes, not their devices
+        attached = [v['id'] for v in server['volumes_attached']]
+        self.assertIn(self.volume_id('web-linux-sys'), attached)
+        self.assertIn(self.volume_id('web-data-1'), attached)
 
     def test_server_show_windows_root_device(self):
         server = self.json_of('server', 'show', 'win-app')
@@ -96,6 +98,53 @@ class TestStockCommands(base.SimulatorTestCase):
     def test_volume_show_scsi_metadata(self):
         volume = self.json_of('volume', 'show', 'win-scsi')
         self.assertEqual('true', volume['properties']['hw:passthrough'])
+
+    def test_server_stop_start(self):
+        for action, status in (('stop', 'SHUTOFF'), ('start', 'ACTIVE')):
+            result = self.openstack('server', action, 'web-linux')
+            self.assertEqual(0, result.returncode, result)
+            self.assertNoTraceback(result)
+            self.assertEqual([202], [r['status'] for r in self.requests(
+                'POST', '/servers/%s/action' % self.server_id('web-linux'),
+                'compute')][-1:])
+            self.wait_for_server('web-linux', status)
+
+    def wait_for_server(self, name, status):
+        # the scenario's stop/start take seconds; generous bound
+        for _ in range(100):
+            if self.sim.server(name)['status'] == status:
+                return
+            time.sleep(0.1)
+        self.fail('%s never became %s' % (name, status))
+
+    def test_server_add_volume(self):
+        result = self.openstack('server', 'add', 'volume', 'web-linux',
+                                'spare-disk',
+                                env=self.env(OS_VOLUME_API_VERSION='3'))
+        self.assertEqual(0, result.returncode, result)
+        self.assertNoTraceback(result)
+        self.assertIn(self.volume_id('spare-disk'), [
+            v['id'] for v in self.sim.server('web-linux')['volumes']])
+
+    def test_server_set_tag(self):
+        result = self.openstack('server', 'set', '--tag', 'blue',
+                                'web-linux')
+        self.assertEqual(0, result.returncode, result)
+        self.assertNoTraceback(result)
+        self.assertEqual(
+            ['/v2.1/%s/servers/%s/tags/blue' % (
+                self.sim.project_id, self.server_id('web-linux'))],
+            [r['path'] for r in self.requests('PUT', service='compute')])
+        server = self.json_of('server', 'show', 'web-linux')
+        self.assertEqual(['blue'], server['tags'])
+
+    def test_image_show(self):
+        image = self.json_of('image', 'show', 'slackware-14.2')
+        self.assertEqual('slackware-14.2', image['name'])
+        self.assertEqual([image['id']], [i['id'] for i in self.sim.state.images
+                                         if i['name'] == 'slackware-14.2'])
+        self.assertEqual('Slackware 14.2 64bit',
+                         image['properties']['__os_version'])
 
     def test_remove_volume_volume_api_3(self):
         result = self.openstack('server', 'remove', 'volume', 'web-linux',

@@ -239,9 +239,12 @@ class TestDiscovery(SimAppTestCase):
         evs = self.clients['volume']
         ids_ = [v['id'] for v in evs.get('/').json['versions']]
         self.assertEqual(['v2.0', 'v3.0'], ids_)
-        v3 = evs.get('/v3/').json['version']
+        v3 = evs.get('/v3/').json['versions'][0]
         self.assertEqual(('3.0', '3.0'), (v3['min_version'], v3['version']))
-        self.assertEqual('v2.0', evs.get('/v2').json['version']['id'])
+        self.assertEqual(['v2.0'], [v['id'] for v in evs.get(
+            '/v2').json['versions']])
+        self.assertEqual('application/vnd.openstack.volume+json;version=3',
+                         v3['media-types'][0]['type'])
         for path in ('/', '/v2/'):
             images = self.clients['image'].get(path).json['versions']
             self.assertTrue(all(v['id'].startswith('v2.') for v in images))
@@ -250,9 +253,36 @@ class TestDiscovery(SimAppTestCase):
         self.assertIn('values', self.client.get('/').json['versions'])
 
     def test_unknown_path(self):
-        resp = self.call('GET', '/v2.1/%s/nothing' % self.pid)
+        resp = self.call('GET', '/v2.1/%s/nothing' % self.pid, mv='2.26')
         self.assertEqual(404, resp.status_code)
         self.assertEqual(404, resp.json['itemNotFound']['code'])
+        self.assertEqual('compute 2.26',
+                         resp.headers['OpenStack-API-Version'])
+        self.assertEqual('2.26', resp.headers['X-OpenStack-Nova-API-Version'])
+
+    def test_tags(self):
+        sid = self.sid('web-linux')
+        path = '/servers/%s/tags' % sid
+        self.assertEqual(404, self.compute('GET', path, '2.25').status_code)
+        self.assertEqual([], self.compute('GET', path, '2.26').json['tags'])
+        self.assertEqual(201, self.compute('PUT', path + '/blue',
+                                           '2.26').status_code)
+        self.assertEqual(204, self.compute('PUT', path + '/blue',
+                                           '2.26').status_code)
+        self.assertEqual(204, self.compute('GET', path + '/blue',
+                                           '2.26').status_code)
+        self.assertEqual(404, self.compute('GET', path + '/red',
+                                           '2.26').status_code)
+        self.assertEqual(['red', 'green'], self.compute(
+            'PUT', path, '2.26', json={'tags': ['red', 'green']}).json['tags'])
+        self.assertEqual(400, self.compute(
+            'PUT', path, '2.26', json={'tags': ['a,b']}).status_code)
+        self.assertEqual(204, self.compute('DELETE', path + '/red',
+                                           '2.26').status_code)
+        self.assertEqual(['green'], self.server('web-linux')['tags'])
+        self.assertEqual(204, self.compute('DELETE', path,
+                                           '2.26').status_code)
+        self.assertEqual([], self.server('web-linux')['tags'])
 
     def test_wrong_project_in_url(self):
         resp = self.call('GET', '/v2.1/%s/servers' % ('0' * 32))
@@ -346,10 +376,23 @@ class TestServers(SimAppTestCase):
     def test_detail_fields(self):
         server = self.server('web-linux')
         attached = server['os-extended-volumes:volumes_attached']
+        # OTC's nova API: id (+ delete_on_termination from 2.3) only
+        self.assertEqual([{'id', 'delete_on_termination'}] * 7,
+                         [set(a) for a in attached])
+        self.assertEqual([{'id'}] * 7, [set(a) for a in self.server(
+            'web-linux', '2.1')['os-extended-volumes:volumes_attached']])
+        # the native API has the devices, bootIndex "0" the system disk
+        native = self.native('GET', '/cloudservers/%s' % self.sid(
+            'web-linux')).json['server']
+        attached = native['os-extended-volumes:volumes_attached']
         root = [a for a in attached if a['device'] == '/dev/vda'][0]
         self.assertEqual(self.vid('web-linux-sys'), root['id'])
         self.assertEqual('0', root['bootIndex'])
-        self.assertEqual(7, len(attached))
+        self.assertEqual({'id', 'delete_on_termination', 'device',
+                          'bootIndex'}, set(root))
+        listed = self.native('GET', '/cloudservers/detail').json
+        self.assertEqual(len(listed['servers']), listed['count'])
+        self.assertIn(native, listed['servers'])
         meta = server['metadata']
         self.assertEqual('Linux', meta['os_type'])
         self.assertEqual('64', meta['os_bit'])
@@ -727,7 +770,13 @@ class TestFaultsAndLog(SimAppTestCase):
         self.app.faults.add('GET', '/jobs/', status=503)
         resp = self.native('GET', '/jobs/x')
         self.assertEqual(503, resp.status_code)
-        self.assertIn('code', resp.json['error'])
+        # no documented ECS code for it: nova's fault, no invented code
+        self.assertEqual(503, resp.json['serviceUnavailable']['code'])
+        resp = self.native('GET', '/nothing')
+        self.assertEqual(404, resp.status_code)
+        self.assertEqual(404, resp.json['itemNotFound']['code'])
+        resp = self.native('GET', '/cloudservers/%s' % ('0' * 32))
+        self.assertEqual('Ecs.0114', resp.json['error']['code'])
         self.app.faults.add('POST', '/auth/tokens', status=500)
         resp = self.login()
         self.assertEqual(500, resp.status_code)
