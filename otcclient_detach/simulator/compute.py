@@ -216,6 +216,36 @@ class ComputeAPI:
             return json_response({'server': views.native_server(
                 self.state, base_url(request), srv)})
 
+    # OTC's native ECS tags ("Querying ECS Tags", "Batch Adding/Deleting
+    # ECS Tags") are the nova tags "key=value" (or "key") of the server.
+
+    def on_native_tags(self, request, sid):
+        with self.state.lock:
+            tags = self.state.get_server(sid).get('tags') or []
+            return json_response({'tags': [
+                dict(zip(('key', 'value'), (t.split('=', 1) + [''])[:2]))
+                for t in tags]})
+
+    def on_native_tags_action(self, request, sid):
+        body = json_body(request)
+        action, pairs = body.get('action'), body.get('tags')
+        if action not in ('create', 'delete') or not isinstance(
+                pairs, list) or not all(
+                isinstance(p, dict) and p.get('key') for p in pairs):
+            raise HTTPError(400, 'Invalid tags action or tags.',
+                            ecs_code='Ecs.0005')
+        wanted = ['%s=%s' % (p['key'], p['value']) if p.get('value')
+                  else p['key'] for p in pairs]
+        with self.state.lock:
+            tags = self.state.get_server(sid).setdefault('tags', [])
+            for tag in wanted:
+                self._check_tag(tag)
+                if action == 'create' and tag not in tags:
+                    tags.append(tag)
+                elif action == 'delete' and tag in tags:
+                    tags.remove(tag)
+        return json_response(None, 204)
+
     def on_native_detach(self, request, sid, vid):
         flag = request.args.get('delete_flag', '0')
         if flag not in ('0', '1'):

@@ -333,3 +333,16 @@ class TestOTCExtensions(SDKTestCase):
         job = otc_job.Job(id=job_id).fetch(self.conn.ecs)
         self.assertIn(job.status, ('RUNNING', 'SUCCESS', 'INIT'))
         self.assertEqual('detachVolume', job.type)
+
+    def test_server_tags(self):
+        # otcextensions replaces openstacksdk's Server.add_tag and
+        # remove_tag with OTC's native tags/action, reached by swapping
+        # the first path segment of the compute endpoint for "v1"
+        otc_sdk.register_otc_extensions(self.conn)
+        server = self.conn.compute.get_server(self.sid('web-linux'))
+        server.add_tag(self.conn.compute, 'env=prod')
+        self.assertEqual(['env=prod'], self.sim.server('web-linux')['tags'])
+        self.assertEqual(['env=prod'],
+                         self.conn.compute.get_server(server.id).tags)
+        server.remove_tag(self.conn.compute, 'env=prod')
+        self.assertEqual([], self.sim.server('web-linux')['tags'])

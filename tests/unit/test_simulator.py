@@ -283,6 +283,15 @@ class TestDiscovery(SimAppTestCase):
         self.assertEqual(204, self.compute('DELETE', path,
                                            '2.26').status_code)
         self.assertEqual([], self.server('web-linux')['tags'])
+        action = '/cloudservers/%s/tags/action' % sid
+        self.assertEqual(204, self.native('POST', action, json={
+            'action': 'create', 'tags': [{'key': 'env', 'value': 'prod'}]
+        }).status_code)
+        self.assertEqual(['env=prod'], self.server('web-linux')['tags'])
+        self.assertEqual([{'key': 'env', 'value': 'prod'}], self.native(
+            'GET', '/cloudservers/%s/tags' % sid).json['tags'])
+        resp = self.native('POST', action, json={'action': 'drop'})
+        self.assertEqual('Ecs.0005', resp.json['error']['code'])
 
     def test_wrong_project_in_url(self):
         resp = self.call('GET', '/v2.1/%s/servers' % ('0' * 32))
