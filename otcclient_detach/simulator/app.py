@@ -26,6 +26,8 @@ from otcclient_detach.simulator import compute
 from otcclient_detach.simulator import control
 from otcclient_detach.simulator import faults as faults_mod
 from otcclient_detach.simulator import identity
+from otcclient_detach.simulator import kms
+from otcclient_detach.simulator import snapshots
 from otcclient_detach.simulator import state as state_mod
 from otcclient_detach.simulator import storage
 from otcclient_detach.simulator import views
@@ -76,6 +78,13 @@ URL_MAP = Map([
     Rule(EVS + '/volumes', endpoint='volumes', methods=GET),
     Rule(EVS + '/volumes/detail', endpoint='volumes_detail', methods=GET),
     Rule(EVS + '/volumes/<vid>', endpoint='volume', methods=GET),
+    Rule(EVS + '/snapshots', endpoint='snapshots', methods=GET + POST),
+    Rule(EVS + '/snapshots/detail', endpoint='snapshots_detail',
+         methods=GET),
+    Rule(EVS + '/snapshots/<snap_id>', endpoint='snapshot', methods=GET),
+    # key management (KMS)
+    Rule('/kms/v1.0/<pid>/kms/describe-key', endpoint='kms_describe_key',
+         methods=POST),
     # images (IMS)
     Rule('/ims/', endpoint='ims_versions', methods=GET),
     Rule('/ims/v2/images', endpoint='images', methods=GET),
@@ -97,7 +106,7 @@ _VERSION_RE = re.compile(r'^([1-9][0-9]*)\.(0|[1-9][0-9]*)$')
 
 
 class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
-             control.ControlAPI):
+             snapshots.SnapshotAPI, kms.KmsAPI, control.ControlAPI):
     """The WSGI callable.
 
     ``state``, ``faults`` and ``log`` are shared with the

@@ -53,7 +53,7 @@ def service_of(path):
     """Which API a path belongs to, for error shapes and headers."""
     for prefix, name in (('/iam', 'iam'), ('/ecs/v1', 'ecs'),
                          ('/ecs', 'compute'), ('/evs', 'evs'),
-                         ('/ims', 'ims')):
+                         ('/ims', 'ims'), ('/kms', 'kms')):
         if path.startswith(prefix):
             return name
     return 'other'
@@ -65,6 +65,10 @@ def error_body(service, err):
     if service in ('iam', 'other') or status == 401:
         return {'error': {'code': status, 'title': TITLES.get(status, ''),
                           'message': err.message}}
+    if service == 'kms':
+        # KMS's own shape (its error-code appendix): error_code/error_msg.
+        code = err.ecs_code or 'KMS.%04d' % status
+        return {'error': {'error_code': code, 'error_msg': err.message}}
     if service == 'ecs':
         code = err.ecs_code or ('Common.1503' if status == 429 else
                                 'Ecs.%04d' % status)

@@ -87,6 +87,9 @@ def catalog(state, base):
         ('block-storage', 'evs', '%s/evs/v3/%s' % (base, pid)),
         ('image', 'glance', base + '/ims'),
     ]
+    if state.kms_in_catalog:
+        # Clients append the project ID, as otcextensions does.
+        services.append(('kms', 'kms', base + '/kms/v1.0'))
     out = []
     for stype, name, url in services:
         out.append({'type': stype, 'name': name, 'id': _hexhash(stype)[:32],
@@ -222,7 +225,9 @@ def server_detail(state, base, api, srv, mv):
     }
     if _at_least(mv, (2, 3)):
         out.update({
-            'OS-EXT-SRV-ATTR:root_device_name': srv['root_device_name'],
+            'OS-EXT-SRV-ATTR:root_device_name': (
+                srv['root_device_name'] if srv['show_root_device_name']
+                else None),
             'OS-EXT-SRV-ATTR:hostname': srv['name'],
             'OS-EXT-SRV-ATTR:reservation_id': 'r-%s' % host[:8],
             'OS-EXT-SRV-ATTR:launch_index': 0,

@@ -123,7 +123,8 @@ class TestIdentity(SimAppTestCase):
             'volumev2': '%s/evs/v2/%s' % (base, self.pid),
             'volumev3': '%s/evs/v3/%s' % (base, self.pid),
             'block-storage': '%s/evs/v3/%s' % (base, self.pid),
-            'image': base + '/ims'}, urls)
+            'image': base + '/ims',
+            'kms': base + '/kms/v1.0'}, urls)
         for entry in token['catalog']:
             self.assertEqual('public', entry['endpoints'][0]['interface'])
             self.assertEqual('eu-de', entry['endpoints'][0]['region'])
