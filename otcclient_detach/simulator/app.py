@@ -12,8 +12,10 @@ responses in http_util.py (``HTTPError`` and ``json_response`` are
 importable from here too).
 """
 
+import hmac
 import logging
 import re
+import secrets
 import threading
 
 from werkzeug import exceptions as wz_exc
@@ -21,6 +23,7 @@ from werkzeug.routing import Map
 from werkzeug.routing import RequestRedirect
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request
+from werkzeug.wrappers import Response
 
 from otcclient_detach.simulator import compute
 from otcclient_detach.simulator import control
@@ -42,6 +45,8 @@ COMPUTE = '/ecs/<any("v2", "v2.1"):api>/<pid>'
 EVS = '/evs/<any(v2, v3):api>/<pid>'
 ECS1 = '/ecs/v1/<pid>'
 GET, POST, DELETE = ['GET', 'HEAD'], ['POST'], ['DELETE']
+# The header that carries the control API's admin token.
+ADMIN_TOKEN_HEADER = 'X-Sim-Admin-Token'
 
 URL_MAP = Map([
     Rule('/', endpoint='root', methods=GET),
@@ -89,13 +94,14 @@ URL_MAP = Map([
     Rule('/ims/', endpoint='ims_versions', methods=GET),
     Rule('/ims/v2/images', endpoint='images', methods=GET),
     Rule('/ims/v2/images/<iid>', endpoint='image', methods=GET),
-    # control API, not logged and not authenticated
+    # control API: not logged, admin token instead of a keystone token
     Rule('/_sim/requests', endpoint='sim_requests', methods=GET + DELETE),
     Rule('/_sim/faults', endpoint='sim_faults', methods=GET + POST + DELETE),
     Rule('/_sim/state', endpoint='sim_state', methods=GET),
     Rule('/_sim/tokens', endpoint='sim_tokens', methods=POST + DELETE),
     Rule('/_sim/volumes/<ref>', endpoint='sim_volume', methods=GET + POST),
     Rule('/_sim/servers/<ref>', endpoint='sim_server', methods=GET + POST),
+    Rule('/_sim/keys/<ref>', endpoint='sim_key', methods=GET + POST),
 ], strict_slashes=False)
 
 # Endpoints reachable without a token.
@@ -113,9 +119,14 @@ class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
     :class:`~otcclient_detach.simulator.server.Simulator` that runs it.
     """
 
-    def __init__(self, state, faults=None, log=None, stopping=None):
+    def __init__(self, state, faults=None, log=None, stopping=None,
+                 admin_token=None):
         self.state = state
-        self.faults = faults or faults_mod.Faults()
+        # The /_sim control API answers only to requests carrying it.
+        self.admin_token = admin_token or secrets.token_urlsafe(24)
+        if faults is None:
+            faults = faults_mod.Faults(state.scenario['faults'])
+        self.faults = faults
         self.log = log or faults_mod.RequestLog(state.clock)
         # Set on shutdown so injected latency ends at once.
         self.stopping = stopping or threading.Event()
@@ -129,23 +140,35 @@ class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
         if rule is not None:
             if rule.latency:
                 self.stopping.wait(rule.latency)
-            if rule.drop:
-                self._log(request, None, dropped=True)
-                # werkzeug's handler treats this as a dropped connection
-                # and closes the socket without writing a response.
-                raise ConnectionResetError('fault injection: drop')
-            if rule.status:
-                headers = {}
-                if rule.retry_after is not None:
-                    headers['Retry-After'] = str(rule.retry_after)
-                response = self._error(request, HTTPError(
-                    rule.status, 'Injected fault %d for %s %s' % (
-                        rule.status, request.method, request.path),
-                    headers=headers))
+            if not rule.carry_out:
+                response = self._fault_response(request, rule)
         if response is None:
             response = self._dispatch(request)
+            if rule is not None and rule.carry_out:
+                # "Do it, then answer with an error": the state changed.
+                response = self._fault_response(request, rule)
         self._log(request, response.status_code)
         return response(environ, start_response)
+
+    def _fault_response(self, request, rule):
+        """What a fault rule answers instead; None to answer normally."""
+        headers = {}
+        if rule.retry_after is not None:
+            headers['Retry-After'] = str(rule.retry_after)
+        if rule.drop:
+            self._log(request, None, dropped=True)
+            # werkzeug's handler treats this as a dropped connection
+            # and closes the socket without writing a response.
+            raise ConnectionResetError('fault injection: drop')
+        if rule.has_body:
+            return Response(rule.body, status=rule.status or 200,
+                            headers=headers, content_type=rule.content_type)
+        if rule.status:
+            return self._error(request, HTTPError(
+                rule.status, 'Injected fault %d for %s %s' % (
+                    rule.status, request.method, request.path),
+                headers=headers))
+        return None
 
     def _log(self, request, status, dropped=False):
         self.log.add(request.method, request.path,
@@ -219,8 +242,14 @@ class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
     def _control(self, request):
         """Dispatch a ``/_sim/`` request to control.py's handlers.
 
-        No fault injection, log or token; errors are ``{"error": ...}``.
+        No fault injection or log; the admin token (ADMIN_TOKEN_HEADER)
+        is required; errors are ``{"error": ...}``.
         """
+        given = request.headers.get(ADMIN_TOKEN_HEADER, '')
+        if not hmac.compare_digest(given.encode(), self.admin_token.encode()):
+            return json_response({'error': 'the control API needs the admin '
+                                  'token in the %s header'
+                                  % ADMIN_TOKEN_HEADER}, 403)
         adapter = URL_MAP.bind_to_environ(request.environ)
         try:
             endpoint, values = adapter.match()

@@ -40,14 +40,15 @@ class Simulator:
     """
 
     def __init__(self, scenario=None, port=0, host='127.0.0.1',
-                 compute_version=None, tls=None, clock=None):
+                 compute_version=None, tls=None, clock=None,
+                 admin_token=None):
         self.state = state_mod.State(scenario, clock=clock,
                                      compute_version=compute_version)
-        self.faults = faults_mod.Faults()
+        self.faults = faults_mod.Faults(self.state.scenario['faults'])
         self.log = faults_mod.RequestLog(self.state.clock)
         self._stopping = threading.Event()
         self.app = app_mod.SimApp(self.state, self.faults, self.log,
-                                  self._stopping)
+                                  self._stopping, admin_token)
         self.host = host
         self._wanted_port = port
         self._tls = tls
@@ -136,6 +137,16 @@ class Simulator:
         return self.state.project['id']
 
     @property
+    def admin_token(self):
+        """The token the ``/_sim`` control API asks for."""
+        return self.app.admin_token
+
+    @property
+    def control_headers(self):
+        """Headers for a request to the control API over HTTP."""
+        return {app_mod.ADMIN_TOKEN_HEADER: self.app.admin_token}
+
+    @property
     def cacert(self):
         """Certificate to trust when serving TLS, else None."""
         return self.cert_path
@@ -151,10 +162,13 @@ class Simulator:
         self.log.clear()
 
     def add_fault(self, method, path_regex, status=None, count=1,
-                  retry_after=None, latency=None, drop=False):
+                  retry_after=None, latency=None, drop=False,
+                  body=faults_mod.NO_BODY, content_type='application/json',
+                  carry_out=False):
         """Inject a fault; see :class:`faults.FaultRule`."""
         return self.faults.add(method, path_regex, status, count,
-                               retry_after, latency, drop)
+                               retry_after, latency, drop, body,
+                               content_type, carry_out)
 
     def clear_faults(self):
         self.faults.clear()
@@ -198,6 +212,14 @@ class Simulator:
 
     def job(self, job_id):
         return self.state.job(job_id)
+
+    def patch_key(self, alias_or_id, **fields):
+        """Change a KMS key, e.g. ``state='disabled'`` (or "3")."""
+        return dict(self.state.patch_key(alias_or_id, **fields))
+
+    def snapshot(self, snapshot_id):
+        with self.state.lock:
+            return copy.deepcopy(self.state.get_snapshot(snapshot_id))
 
     # -- client configuration ---------------------------------------------
 
@@ -251,11 +273,66 @@ class Simulator:
         path = os.fspath(path)
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
-        # It holds a password: readable by the owner only.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        if os.path.lexists(path) and not written_by_us(path):
+            raise ForeignFileError(
+                'refusing to overwrite %s: otc-detach-sim did not write '
+                'that file (its first line is not "%s"); choose another '
+                'path' % (path, CLOUDS_YAML_MARKER))
+        # It holds a password: readable by the owner only, also when the
+        # file existed (O_CREAT keeps an old mode); never via a symlink.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC |
+                     getattr(os, 'O_NOFOLLOW', 0), 0o600)
+        os.fchmod(fd, 0o600)
         with os.fdopen(fd, 'w', encoding='utf-8') as fh:
+            fh.write(CLOUDS_YAML_MARKER + '\n')
             yaml.safe_dump(conf, fh, default_flow_style=False)
         return path
+
+    def env_vars(self, volume_api_version='2', cacert=None):
+        """``OS_*`` variables for an env-var cloud.
+
+        openstacksdk names that cloud ``envvars`` and keeps the clouds
+        of the user's own clouds.yaml next to it.
+        """
+        conf = self.clouds_config('envvars', volume_api_version,
+                                  cacert)['clouds']['envvars']
+        env = {'OS_' + key.upper(): str(value)
+               for key, value in conf.pop('auth').items()}
+        env.update({'OS_' + key.upper(): str(value)
+                    for key, value in conf.items()})
+        return env
+
+
+class ForeignFileError(OSError):
+    """A clouds.yaml path holds a file the simulator did not write."""
+
+
+# First line of every clouds.yaml the simulator writes: it overwrites or
+# removes only files that start with it.
+CLOUDS_YAML_MARKER = ('# Written by otc-detach-sim for its simulated cloud;'
+                      ' rewritten or removed by it.')
+
+
+def written_by_us(path):
+    """Whether ``path`` is a regular file that starts with the marker."""
+    if os.path.islink(path) or not os.path.isfile(path):
+        return False
+    try:
+        with open(path, encoding='utf-8', errors='replace') as fh:
+            return fh.readline().rstrip('\n') == CLOUDS_YAML_MARKER
+    except OSError:
+        return False
+
+
+def remove_clouds_yaml(path):
+    """Remove a clouds.yaml the simulator wrote; True if removed."""
+    if not written_by_us(path):
+        return False
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _merge(target, extra):

@@ -25,6 +25,16 @@ class FakeClock:
         self.now += seconds
 
 
+class AdminClient(Client):
+    """werkzeug's Client, sending the admin token to the control API."""
+
+    def open(self, *args, **kwargs):
+        headers = dict(kwargs.pop('headers', None) or {})
+        headers.setdefault(app_mod.ADMIN_TOKEN_HEADER,
+                           self.application.admin_token)
+        return super().open(*args, headers=headers, **kwargs)
+
+
 class SimAppTestCase(testtools.TestCase):
     compute_version = None
 
@@ -34,7 +44,7 @@ class SimAppTestCase(testtools.TestCase):
         self.state = state_mod.State(None, clock=self.clock,
                                      compute_version=self.compute_version)
         self.app = app_mod.SimApp(self.state)
-        self.client = Client(self.app)
+        self.client = AdminClient(self.app)
         self.pid = self.state.project['id']
         self.token = self.login().headers['X-Subject-Token']
 
@@ -809,3 +819,16 @@ class TestFaultsAndLog(SimAppTestCase):
         self.assertEqual(409, self.client.get(
             '/_sim/volumes/dup-disk').status_code)
         self.assertEqual(404, self.client.get('/_sim/nothing').status_code)
+
+    def test_control_api_needs_the_admin_token(self):
+        plain = Client(self.app)
+        for method, path in (('GET', '/_sim/state'),
+                             ('POST', '/_sim/faults'),
+                             ('DELETE', '/_sim/requests')):
+            resp = plain.open(path, method=method)
+            self.assertEqual(403, resp.status_code, path)
+            self.assertIn('X-Sim-Admin-Token', resp.json['error'])
+            resp = plain.open(path, method=method, headers={
+                'X-Sim-Admin-Token': self.app.admin_token + 'x'})
+            self.assertEqual(403, resp.status_code, path)
+        self.assertEqual([], self.app.faults.rules())
