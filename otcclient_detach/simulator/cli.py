@@ -120,13 +120,14 @@ def cmd_serve(args):
         print('  export OS_CLIENT_CONFIG_FILE=%s OS_CLOUD=%s' % (path, CLOUD))
         print('  (this hides your own clouds.yaml; to keep it, see '
               '--print-env and --print-cloud)')
-        print('control API: %s/_sim/state with header "%s: %s"  '
-              '(Ctrl-C to stop)' % (sim.base_url, ADMIN_TOKEN_HEADER,
-                                    sim.admin_token))
         if args.print_env:
             _print_env(sim, args)
         if args.print_cloud:
             _print_cloud(sim, args)
+        # Last line: a script reading the output may stop at it.
+        print('control API: %s/_sim/state with header "%s: %s"  '
+              '(Ctrl-C to stop)' % (sim.base_url, ADMIN_TOKEN_HEADER,
+                                    sim.admin_token))
         sys.stdout.flush()
         while not done.wait(0.5):
             pass

@@ -263,21 +263,25 @@ class Simulator:
                           insecure=None, extra=None, auth_type='password'):
         """Write a clouds.yaml for this simulator; return its path.
 
+        The file is mode 0600 and starts with ``CLOUDS_YAML_MARKER``; a
+        file at ``path`` without that first line (or a symlink) is never
+        overwritten: ``ForeignFileError``.
+
         ``cacert`` None means the simulator's own certificate when
         serving TLS; pass False to leave it out.  ``extra`` is merged
         into the cloud's entry.
         """
         import yaml
-        conf = self.clouds_config(cloud, volume_api_version, cacert,
-                                  insecure, extra, auth_type)
         path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
         if os.path.lexists(path) and not written_by_us(path):
             raise ForeignFileError(
                 'refusing to overwrite %s: otc-detach-sim did not write '
                 'that file (its first line is not "%s"); choose another '
                 'path' % (path, CLOUDS_YAML_MARKER))
+        conf = self.clouds_config(cloud, volume_api_version, cacert,
+                                  insecure, extra, auth_type)
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
         # It holds a password: readable by the owner only, also when the
         # file existed (O_CREAT keeps an old mode); never via a symlink.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC |
