@@ -7,6 +7,7 @@ ECSs, paging and name filters, and the fault kinds.  A fake clock drives
 the timed transitions.
 """
 
+import os
 import threading
 import time
 
@@ -15,9 +16,12 @@ import testtools
 
 from otcclient_detach.simulator import faults
 from otcclient_detach.simulator import ids
+from otcclient_detach.simulator import scenario as scenario_mod
 from otcclient_detach.simulator import ScenarioError
 from otcclient_detach.simulator import Simulator
 
+FEATURES_YAML = os.path.join(os.path.dirname(scenario_mod.__file__),
+                             'scenarios', 'features.yaml')
 KEY_STATES = ('pending-activation', 'enabled', 'disabled',
               'pending-deletion', 'pending-import')
 
@@ -525,3 +529,40 @@ class TestFaults(HTTPTestCase):
             faults=[{'path': '/x', 'status': 200}]))
         self.assertRaises(ScenarioError, Simulator, features_scenario(
             faults=[{'colour': 'red', 'status': 500}]))
+
+
+class TestFeaturesScenarioFile(HTTPTestCase):
+    """scenarios/features.yaml: what the functional tests of #8/#9 use."""
+
+    scenario = FEATURES_YAML
+
+    def test_encrypted_disks_and_their_keys(self):
+        expected = {'enc-enabled': '2', 'enc-disabled': '3',
+                    'enc-deleting': '4', 'enc-importing': '5',
+                    'enc-inactive': '1', 'enc-stopped-disabled': '3',
+                    'enc-unknown-key': 404}
+        for name, state in expected.items():
+            meta = self.get('volumev2', '/volumes/%s' % self.vid(
+                name)).json()['volume']['metadata']
+            self.assertEqual('1', meta['__system__encrypted'], name)
+            resp = self.post('kms', '/%s/kms/describe-key'
+                             % self.sim.project_id,
+                             {'key_id': meta['__system__cmkid']})
+            got = (resp.json()['key_info']['key_state']
+                   if resp.status_code == 200 else resp.status_code)
+            self.assertEqual(state, got, name)
+
+    def test_xen_hidden_root_and_pages(self):
+        servers = self.get('compute', '/servers/detail', headers={
+            'OpenStack-API-Version': 'compute 2.3'}).json()
+        self.assertEqual(2, len(servers['servers']))
+        self.assertIn('servers_links', servers)
+        roots = {s['name']: s['OS-EXT-SRV-ATTR:root_device_name']
+                 for s in self.get('compute', '/servers/detail?limit=2&'
+                                   'marker=%s' % self.sid('crypt-stopped'),
+                                   headers={'OpenStack-API-Version':
+                                            'compute 2.3'})
+                 .json()['servers']}
+        self.assertEqual({'xen-linux': '/dev/sda', 'hidden-root': None},
+                         roots)
+        self.assertTrue(self.sim.volume('snap-fails')['snapshot_fails'])
