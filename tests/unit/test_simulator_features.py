@@ -13,6 +13,7 @@ import time
 
 import requests
 import testtools
+from tests.unit.test_simulator import FakeClock
 
 from otcclient_detach.simulator import faults
 from otcclient_detach.simulator import ids
@@ -24,17 +25,6 @@ FEATURES_YAML = os.path.join(os.path.dirname(scenario_mod.__file__),
                              'scenarios', 'features.yaml')
 KEY_STATES = ('pending-activation', 'enabled', 'disabled',
               'pending-deletion', 'pending-import')
-
-
-class FakeClock:
-    def __init__(self, now=1700000000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += seconds
 
 
 def features_scenario(**extra):
