@@ -33,7 +33,8 @@ from otcclient_detach.simulator import server as sim_server  # noqa: E402
 
 CLI_TIMEOUT = 120
 POLL_SECONDS = 1.0
-DISCOVERY = re.compile(r'^/(ecs|evs|ims)(/v[0-9.]+)?/?$')
+# A version document: the root or /vN[.M]/ of a service's port.
+DISCOVERY = re.compile(r'^(/v[0-9.]+)?/?$')
 
 IMPORT_PROBE = '''
 import json
@@ -166,8 +167,9 @@ def cases():
 
 
 def classify(requests):
-    auth = sum(1 for r in requests if r['path'].startswith('/iam/'))
-    discovery = sum(1 for r in requests if DISCOVERY.match(r['path']))
+    auth = sum(1 for r in requests if r['service'] == 'identity')
+    discovery = sum(1 for r in requests if r['service'] != 'identity' and
+                    DISCOVERY.match(r['path']))
     deletes = sum(1 for r in requests if r['method'] == 'DELETE')
     return {'total': len(requests), 'auth': auth, 'discovery': discovery,
             'api': len(requests) - auth - discovery, 'deletes': deletes}
@@ -300,8 +302,8 @@ def main(argv=None):
         '127.0.0.1, detach takes 1.0 s); %d run(s) per command, '
         'interleaved. Wall time spans process start to exit of all its CLI '
         'calls (Python start-up and plugin loading included). HTTP counts '
-        'come from the simulator\'s request log: auth = /iam/, disc = '
-        'version documents (/ecs/.., /evs/.., /ims), API = the rest; a '
+        'come from the simulator\'s request log: auth = IAM, disc = '
+        'version documents of ECS, EVS and IMS, API = the rest; a '
         'range means runs differed. Stock is run with volume API 3 (with 2 '
         'it fails before any request to compute).' % (
             openstack_executable(), args.runs))

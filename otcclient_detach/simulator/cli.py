@@ -114,8 +114,10 @@ def cmd_serve(args):
         sim.write_clouds_yaml(path, cloud=CLOUD,
                               volume_api_version=args.volume_api_version)
         written = True
-        print('otc-detach-sim serving %s (project %s, region %s)'
-              % (sim.base_url, sim.project_id, sim.state.region))
+        print('otc-detach-sim serving %s (project %s, region %s); '
+              'catalog:' % (sim.auth_url, sim.project_id, sim.state.region))
+        for stype, url in sorted(sim.endpoints.items()):
+            print('  %-13s %s' % (stype, url))
         print('clouds.yaml written to %s; use it with:' % path)
         print('  export OS_CLIENT_CONFIG_FILE=%s OS_CLOUD=%s' % (path, CLOUD))
         print('  (this hides your own clouds.yaml; to keep it, see '

@@ -1,4 +1,4 @@
-"""ECS: the nova API (``/ecs/v2``, ``/ecs/v2.1``) and native ECS v1.
+"""ECS: the nova API (``/v2``, ``/v2.1``) and native ECS v1 (``/v1``).
 
 :class:`ComputeAPI` is a mixin of
 :class:`~otcclient_detach.simulator.app.SimApp`; it uses
@@ -16,7 +16,7 @@ from otcclient_detach.simulator.http_util import json_response
 
 
 class ComputeAPI:
-    """The ``/ecs`` endpoints."""
+    """The endpoints of the ECS host."""
 
     # -- version discovery ------------------------------------------------
 

@@ -11,7 +11,6 @@ import json
 
 from otcclient_detach.simulator import faults as faults_mod
 from otcclient_detach.simulator import views
-from otcclient_detach.simulator.http_util import base_url
 from otcclient_detach.simulator.http_util import json_response
 
 
@@ -67,7 +66,7 @@ class ControlAPI:
         vol = self.state.find_volume(ref)
         with self.state.lock:
             return json_response(views.volume_detail(
-                self.state, base_url(request), 'v3', vol))
+                self.state, self.service_url(request, 'volume'), 'v3', vol))
 
     def on_sim_key(self, request, ref):
         if request.method == 'POST':
@@ -83,5 +82,5 @@ class ControlAPI:
         srv = self.state.find_server(ref)
         with self.state.lock:
             return json_response(views.server_detail(
-                self.state, base_url(request), 'v2.1', srv,
+                self.state, self.service_url(request, 'compute'), 'v2.1', srv,
                 views.COMPUTE_MAX))

@@ -86,7 +86,7 @@ def run_step(sim, step, openstack, env, out):
     print('    stdout:\n%s' % _indent(proc.stdout), file=out)
     print('    stderr:\n%s' % _indent(proc.stderr), file=out)
     deletes = [r for r in sim.requests if r['method'] == 'DELETE']
-    expected_path = '/ecs/%s/%s/servers/%s/os-volume_attachments/%s' % (
+    expected_path = '/%s/%s/servers/%s/os-volume_attachments/%s' % (
         sim.state.compute_version, sim.project_id, srv['id'], vol['id'])
     problems = []
     if proc.returncode != step.exit_code:
@@ -140,8 +140,8 @@ def run(scenario=None, port=0, compute_version=None, out=None,
             tempfile.TemporaryDirectory(prefix='otc-sim-demo-') as tmp:
         clouds = sim.write_clouds_yaml(os.path.join(tmp, 'clouds.yaml'))
         env = cli.clean_env(clouds)
-        print('otc-detach-sim demo: simulated OTC at %s, project %s'
-              % (sim.base_url, sim.state.project['name']), file=out)
+        print('otc-detach-sim demo: simulated OTC (IAM at %s), project %s'
+              % (sim.auth_url, sim.state.project['name']), file=out)
         print('using %s with OS_CLOUD=%s' % (openstack, cli.CLOUD), file=out)
         for number, step in enumerate(STEPS, 1):
             print('\nStep %d: %s' % (number, step.title), file=out)

@@ -8,7 +8,7 @@ import time
 from otcclient_detach.simulator.state import isotime
 
 FAULT_KEYS = ('method', 'path', 'status', 'count', 'retry_after', 'latency',
-              'drop', 'body', 'content_type', 'carry_out')
+              'drop', 'service', 'body', 'content_type', 'carry_out')
 # No ``body`` given (None is a body: JSON ``null``).
 NO_BODY = object()
 # OTC's flow control: HTTP 202 with an error document (ECS error codes).
@@ -27,12 +27,16 @@ class FaultRule:
     ``status`` (default 200) and ``content_type`` (default JSON): a
     string is sent as it is (HTML, ``null``, ...), anything else as
     JSON.  With ``carry_out`` the request is carried out first and only
-    its answer is replaced (or dropped).
+    its answer is replaced (or dropped).  ``service`` (a name of
+    app.SERVICES, e.g. 'compute') limits it to that service's port;
+    None means any.  ``path`` is matched against the path on that port
+    (e.g. ``/v2.1/{project_id}/servers/detail``).
     """
 
     def __init__(self, method='*', path='.*', status=None, count=1,
-                 retry_after=None, latency=None, drop=False, body=NO_BODY,
-                 content_type='application/json', carry_out=False):
+                 retry_after=None, latency=None, drop=False, service=None,
+                 body=NO_BODY, content_type='application/json',
+                 carry_out=False):
         self.method = (method or '*').upper()
         self.path = path or '.*'
         try:
@@ -68,10 +72,13 @@ class FaultRule:
         self.retry_after = retry_after
         self.latency = float(latency) if latency else None
         self.drop = bool(drop)
+        self.service = service or None
         self.hits = 0
 
-    def matches(self, method, path):
+    def matches(self, method, path, service=None):
         if self.method not in ('*', method.upper()):
+            return False
+        if self.service is not None and self.service != service:
             return False
         return self.regex.search(path) is not None
 
@@ -79,8 +86,8 @@ class FaultRule:
         return {'method': self.method, 'path': self.path,
                 'status': self.status, 'count': self.count,
                 'retry_after': self.retry_after, 'latency': self.latency,
-                'drop': self.drop, 'body': self.body,
-                'content_type': self.content_type,
+                'drop': self.drop, 'service': self.service,
+                'body': self.body, 'content_type': self.content_type,
                 'carry_out': self.carry_out, 'hits': self.hits}
 
 
@@ -94,10 +101,11 @@ class Faults:
             self.add(**spec)
 
     def add(self, method='*', path='.*', status=None, count=1,
-            retry_after=None, latency=None, drop=False, body=NO_BODY,
-            content_type='application/json', carry_out=False):
+            retry_after=None, latency=None, drop=False, service=None,
+            body=NO_BODY, content_type='application/json',
+            carry_out=False):
         rule = FaultRule(method, path, status, count, retry_after, latency,
-                         drop, body, content_type, carry_out)
+                         drop, service, body, content_type, carry_out)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -110,11 +118,11 @@ class Faults:
         with self._lock:
             return [r.to_dict() for r in self._rules]
 
-    def take(self, method, path):
+    def take(self, method, path, service=None):
         """Consume one use of the first matching rule; None if none."""
         with self._lock:
             for rule in self._rules:
-                if rule.matches(method, path):
+                if rule.matches(method, path, service):
                     rule.hits += 1
                     if rule.count is not None:
                         rule.count -= 1
@@ -125,18 +133,28 @@ class Faults:
 
 
 class RequestLog:
-    """Every request to the cloud APIs, in arrival order."""
+    """Every request to the cloud APIs, in the order they were answered.
+
+    Each entry names its ``service`` and carries ``started`` and
+    ``finished``: ``time.monotonic()`` seconds when the request arrived
+    and when its answer was ready, so round trips that overlapped can be
+    told from sequential ones.
+    """
 
     def __init__(self, clock=None):
         self._lock = threading.Lock()
         self._entries = []
         self._clock = clock or time.time
 
-    def add(self, method, path, query, status, dropped=False):
+    def add(self, method, path, query, status, dropped=False, service=None,
+            started=None):
         now = self._clock()
+        finished = time.monotonic()
         entry = {'method': method, 'path': path, 'query': query,
                  'status': status, 'time': isotime(now, True),
-                 'timestamp': now, 'dropped': dropped}
+                 'timestamp': now, 'dropped': dropped, 'service': service,
+                 'started': finished if started is None else started,
+                 'finished': finished}
         with self._lock:
             self._entries.append(entry)
         return entry

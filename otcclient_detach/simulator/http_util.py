@@ -49,14 +49,16 @@ def json_response(data, status=200, headers=None):
                     content_type='application/json')
 
 
-def service_of(path):
-    """Which API a path belongs to, for error shapes and headers."""
-    for prefix, name in (('/iam', 'iam'), ('/ecs/v1', 'ecs'),
-                         ('/ecs', 'compute'), ('/evs', 'evs'),
-                         ('/ims', 'ims'), ('/kms', 'kms')):
-        if path.startswith(prefix):
-            return name
-    return 'other'
+def service_of(service, path):
+    """Which error shape and headers a request gets.
+
+    ``service`` is the name of the port's service (app.SERVICES); the
+    ECS host serves both the nova API and native ECS v1 (``/v1/...``).
+    """
+    if service == 'compute':
+        return 'ecs' if path.startswith('/v1/') else 'compute'
+    return {'identity': 'iam', 'volume': 'evs', 'image': 'ims',
+            'kms': 'kms'}.get(service, 'other')
 
 
 def error_body(service, err):

@@ -15,7 +15,7 @@ AUTH_REQUIRED = 'The request you have made requires authentication.'
 
 
 class IdentityAPI:
-    """The ``/iam`` endpoints, and token checks for all the others."""
+    """The IAM endpoints, and token checks for all the others."""
 
     def _authenticate(self, request):
         """The record of the request's valid X-Auth-Token, or a 401."""
@@ -45,7 +45,7 @@ class IdentityAPI:
             self.state.revoke_token(request.headers['X-Subject-Token'])
             return json_response(None, 204)
         return json_response(
-            views.token(self.state, base_url(request), subject,
+            views.token(self.state, self.catalog_entries(request), subject,
                         request.headers['X-Subject-Token']),
             headers={'X-Subject-Token': request.headers['X-Subject-Token']})
 
@@ -76,7 +76,8 @@ class IdentityAPI:
         if scope is not None and not app_cred:
             self._check_scope(scope)
         token_id, rec = self.state.issue_token(user, methods, app_cred)
-        return json_response(views.token(self.state, base_url(request),
+        return json_response(views.token(self.state,
+                                         self.catalog_entries(request),
                                          rec, token_id), 201,
                              {'X-Subject-Token': token_id})
 

@@ -1,4 +1,9 @@
-"""Run the simulator on a local port in a background thread."""
+"""Run the simulator in background threads, one local port per service.
+
+OTC serves each service from a host of its own; the simulator serves
+each service of ``app.SERVICES`` from a port of its own on the bound
+address (``port`` is the identity port, the others are free ports).
+"""
 
 import copy
 import os
@@ -30,7 +35,11 @@ class _Handler(WSGIRequestHandler):
 
 
 class Simulator:
-    """An OTC cloud on ``http(s)://host:port``.
+    """An OTC cloud on ``http(s)://host:<port per service>``.
+
+    ``port`` is the identity (IAM) port, where ``auth_url`` points and
+    ``base_url`` is; 0 picks a free one.  Every other service gets a
+    free port: see :attr:`ports` and :meth:`url`.
 
     ``scenario`` is None (the built-in demo), a path to a YAML/JSON file
     or a dict.  ``tls`` is None (plain HTTP), True (a fresh self-signed
@@ -48,46 +57,62 @@ class Simulator:
         self.log = faults_mod.RequestLog(self.state.clock)
         self._stopping = threading.Event()
         self.app = app_mod.SimApp(self.state, self.faults, self.log,
-                                  self._stopping, admin_token)
+                                  self._stopping, admin_token=admin_token)
         self.host = host
         self._wanted_port = port
         self._tls = tls
         self._tmpdir = None
         self.cert_path = self.key_path = None
-        self._server = None
-        self._port = None
-        self._thread = None
+        self._servers = {}
+        self._ports = {}
+        self._threads = []
 
     # -- life cycle -------------------------------------------------------
 
     def start(self):
-        if self._server is not None:
+        if self._servers:
             raise RuntimeError('simulator already running')
         ssl_context = self._ssl_context()
         self._stopping.clear()
-        server = make_server(self.host, self._wanted_port, self.app,
-                             threaded=True, request_handler=_Handler,
-                             ssl_context=ssl_context)
-        # Track handler threads so server_close() joins them: stop()
-        # leaves no thread behind.
-        server.daemon_threads = False
-        server.block_on_close = True
-        self._server = server
-        self._port = server.server_port
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={'poll_interval': 0.05},
-            name='otc-detach-sim:%d' % server.server_port, daemon=True)
-        self._thread.start()
+        try:
+            for service in app_mod.SERVICE_NAMES:
+                port = self._wanted_port if service == 'identity' else 0
+                server = make_server(
+                    self.host, port, self.app.service_app(service),
+                    threaded=True, request_handler=_Handler,
+                    ssl_context=ssl_context)
+                # Track handler threads so server_close() joins them:
+                # stop() leaves no thread behind.
+                server.daemon_threads = False
+                server.block_on_close = True
+                self._servers[service] = server
+        except BaseException:
+            for server in self._servers.values():
+                server.server_close()
+            self._servers = {}
+            raise
+        self._ports = {name: server.server_port
+                       for name, server in self._servers.items()}
+        self.app.ports = dict(self._ports)
+        for name, server in self._servers.items():
+            thread = threading.Thread(
+                target=server.serve_forever, kwargs={'poll_interval': 0.05},
+                name='otc-detach-sim-%s:%d' % (name, server.server_port),
+                daemon=True)
+            thread.start()
+            self._threads.append(thread)
         return self
 
     def stop(self):
-        server, self._server = self._server, None
-        if server is None:
+        servers, self._servers = self._servers, {}
+        if not servers:
             return
         self._stopping.set()  # ends injected latency sleeps
-        server.shutdown()
-        self._thread.join(5)
-        self._thread = None
+        for server in servers.values():
+            server.shutdown()
+        for thread in self._threads:
+            thread.join(5)
+        self._threads = []
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -113,24 +138,40 @@ class Simulator:
     # -- addresses --------------------------------------------------------
 
     @property
-    def port(self):
-        """The bound port (kept after stop(), for messages)."""
-        if self._port is None:
+    def ports(self):
+        """Service name -> bound port (kept after stop(), for messages)."""
+        if not self._ports:
             raise RuntimeError('simulator was never started')
-        return self._port
+        return dict(self._ports)
+
+    @property
+    def port(self):
+        """The identity port, where ``auth_url`` points."""
+        return self.ports['identity']
 
     @property
     def running(self):
-        return self._server is not None
+        return bool(self._servers)
+
+    def url(self, service):
+        """Root URL of one service, e.g. ``url('compute')``."""
+        scheme = 'https' if self._tls else 'http'
+        return '%s://%s:%d' % (scheme, self.host, self.ports[service])
 
     @property
     def base_url(self):
-        scheme = 'https' if self._tls else 'http'
-        return '%s://%s:%d' % (scheme, self.host, self.port)
+        """The identity root; the ``/_sim/`` control API is here too."""
+        return self.url('identity')
+
+    @property
+    def endpoints(self):
+        """Catalog type -> URL, as the token's catalog lists them."""
+        return {stype: url for stype, _name, url in
+                app_mod.catalog_entries(self.state, self.url)}
 
     @property
     def auth_url(self):
-        return self.base_url + '/iam/v3'
+        return self.endpoints['identity']
 
     @property
     def project_id(self):
@@ -162,12 +203,12 @@ class Simulator:
         self.log.clear()
 
     def add_fault(self, method, path_regex, status=None, count=1,
-                  retry_after=None, latency=None, drop=False,
+                  retry_after=None, latency=None, drop=False, service=None,
                   body=faults_mod.NO_BODY, content_type='application/json',
                   carry_out=False):
         """Inject a fault; see :class:`faults.FaultRule`."""
         return self.faults.add(method, path_regex, status, count,
-                               retry_after, latency, drop, body,
+                               retry_after, latency, drop, service, body,
                                content_type, carry_out)
 
     def clear_faults(self):

@@ -1,4 +1,4 @@
-"""EVS volumes (``/evs/v2``, ``/evs/v3``) and IMS images (``/ims``).
+"""EVS volumes (``/v2``, ``/v3`` on the EVS host) and IMS images (``/v2``).
 
 :class:`StorageAPI` is a mixin of
 :class:`~otcclient_detach.simulator.app.SimApp`; it uses only
@@ -13,7 +13,7 @@ from otcclient_detach.simulator.http_util import json_response
 
 
 class StorageAPI:
-    """The ``/evs`` and ``/ims`` endpoints."""
+    """The endpoints of the EVS and IMS hosts."""
 
     # -- block storage (EVS) ----------------------------------------------
 

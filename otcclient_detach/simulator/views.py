@@ -36,22 +36,22 @@ def _version(vid, href, status, version='', min_version='', updated=''):
 
 def compute_versions(base):
     return [
-        _version('v2.0', base + '/ecs/v2/', 'SUPPORTED',
+        _version('v2.0', base + '/v2/', 'SUPPORTED',
                  updated='2011-01-21T11:33:21Z'),
-        _version('v2.1', base + '/ecs/v2.1/', 'CURRENT', _ver(COMPUTE_MAX),
+        _version('v2.1', base + '/v2.1/', 'CURRENT', _ver(COMPUTE_MAX),
                  _ver(COMPUTE_MIN), '2013-07-23T11:33:21Z')]
 
 
 def ecs_v1_version(base):
-    return _version('v1', base + '/ecs/v1/', 'CURRENT',
+    return _version('v1', base + '/v1/', 'CURRENT',
                     updated='2016-12-01T00:00:00Z')
 
 
 def volume_versions(base):
     return [
-        _version('v2.0', base + '/evs/v2/', 'SUPPORTED',
+        _version('v2.0', base + '/v2/', 'SUPPORTED',
                  updated='2014-06-28T12:20:21Z'),
-        _version('v3.0', base + '/evs/v3/', 'CURRENT', _ver(VOLUME_V3_MAX),
+        _version('v3.0', base + '/v3/', 'CURRENT', _ver(VOLUME_V3_MAX),
                  _ver(VOLUME_V3_MIN), '2016-02-08T12:20:21Z')]
 
 
@@ -60,14 +60,14 @@ def image_versions(base):
     for minor in range(0, 3):
         out.append({'id': 'v2.%d' % minor,
                     'status': 'CURRENT' if minor == 2 else 'SUPPORTED',
-                    'links': [{'rel': 'self', 'href': base + '/ims/v2/'}]})
+                    'links': [{'rel': 'self', 'href': base + '/v2/'}]})
     return list(reversed(out))
 
 
 def identity_version(base):
     return {'id': 'v3.6', 'status': 'stable',
             'updated': '2016-04-04T00:00:00Z',
-            'links': [{'rel': 'self', 'href': base + '/iam/v3/'}],
+            'links': [{'rel': 'self', 'href': base + '/v3/'}],
             'media-types': [{'base': 'application/json',
                              'type': 'application/vnd.openstack.identity-v3'
                                      '+json'}]}
@@ -75,23 +75,10 @@ def identity_version(base):
 
 # -- identity -------------------------------------------------------------
 
-def catalog(state, base):
-    pid = state.project['id']
-    services = [
-        ('identity', 'keystone', base + '/iam/v3'),
-        ('compute', 'nova', '%s/ecs/%s/%s' % (base, state.compute_version,
-                                              pid)),
-        ('ecs', 'ecs', '%s/ecs/v1/%s' % (base, pid)),
-        ('volumev2', 'cinderv2', '%s/evs/v2/%s' % (base, pid)),
-        ('volumev3', 'cinderv3', '%s/evs/v3/%s' % (base, pid)),
-        ('block-storage', 'evs', '%s/evs/v3/%s' % (base, pid)),
-        ('image', 'glance', base + '/ims'),
-    ]
-    if state.kms_in_catalog:
-        # Clients append the project ID, as otcextensions does.
-        services.append(('kms', 'kms', base + '/kms/v1.0'))
+def catalog(state, entries):
+    """The token's catalog from (type, name, url) entries."""
     out = []
-    for stype, name, url in services:
+    for stype, name, url in entries:
         out.append({'type': stype, 'name': name, 'id': _hexhash(stype)[:32],
                     'endpoints': [{
                         'id': _hexhash(stype, url)[:32],
@@ -100,7 +87,7 @@ def catalog(state, base):
     return out
 
 
-def token(state, base, rec, token_id):
+def token(state, entries, rec, token_id):
     from otcclient_detach.simulator.state import isotime
     user = rec['user']
     body = {
@@ -118,7 +105,7 @@ def token(state, base, rec, token_id):
                    'name': 'te_admin'},
                   {'id': _hexhash('role', 'op_gated')[:32],
                    'name': 'op_gated_ecs'}],
-        'catalog': catalog(state, base),
+        'catalog': catalog(state, entries),
         'is_domain': False,
     }
     if rec.get('app_cred'):
@@ -142,14 +129,14 @@ def flavor(state, base, api, name, mv=COMPUTE_MIN, embedded=False):
                 'disk': 0, 'ephemeral': 0, 'swap': 0, 'extra_specs': {}}
     pid = state.project['id']
     links = [{'rel': 'bookmark',
-              'href': '%s/ecs/%s/flavors/%s' % (base, pid, name)}]
+              'href': '%s/%s/flavors/%s' % (base, pid, name)}]
     if embedded:
         return {'id': name, 'links': links}
     out = {'id': name, 'name': name, 'vcpus': cpus, 'ram': ram, 'disk': 0,
            'swap': '', 'rxtx_factor': 1.0, 'OS-FLV-EXT-DATA:ephemeral': 0,
            'OS-FLV-DISABLED:disabled': False,
            'os-flavor-access:is_public': True,
-           'links': [{'rel': 'self', 'href': '%s/ecs/%s/%s/flavors/%s' % (
+           'links': [{'rel': 'self', 'href': '%s/%s/%s/flavors/%s' % (
                base, api, pid, name)}] + links}
     if _at_least(mv, (2, 55)):
         out['description'] = None
@@ -164,8 +151,8 @@ def server_summary(state, base, api, srv):
 def _server_links(state, base, api, srv):
     pid = state.project['id']
     return [{'rel': 'self',
-             'href': '%s/ecs/%s/%s/servers/%s' % (base, api, pid, srv['id'])},
-            {'rel': 'bookmark', 'href': '%s/ecs/%s/servers/%s' % (
+             'href': '%s/%s/%s/servers/%s' % (base, api, pid, srv['id'])},
+            {'rel': 'bookmark', 'href': '%s/%s/servers/%s' % (
                 base, pid, srv['id'])}]
 
 
@@ -253,8 +240,8 @@ def volume_attachment(srv, vol, att):
 def _volume_links(state, base, api, vol):
     pid = state.project['id']
     return [{'rel': 'self',
-             'href': '%s/evs/%s/%s/volumes/%s' % (base, api, pid, vol['id'])},
-            {'rel': 'bookmark', 'href': '%s/evs/%s/volumes/%s' % (
+             'href': '%s/%s/%s/volumes/%s' % (base, api, pid, vol['id'])},
+            {'rel': 'bookmark', 'href': '%s/%s/volumes/%s' % (
                 base, pid, vol['id'])}]
 
 

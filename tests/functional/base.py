@@ -85,10 +85,12 @@ class SimulatorTestCase(testtools.TestCase):
 
     # -- what the simulator saw ---------------------------------------------
 
-    def requests(self, method=None, path_contains=None):
+    def requests(self, method=None, path_contains=None, service=None):
+        """Logged requests; ``service`` is e.g. 'compute' or 'volume'."""
         return [r for r in self.sim.requests
                 if (method is None or r['method'] == method) and
-                (path_contains is None or path_contains in r['path'])]
+                (path_contains is None or path_contains in r['path']) and
+                (service is None or r['service'] == service)]
 
     def deletes(self):
         return self.requests('DELETE')
@@ -100,7 +102,8 @@ class SimulatorTestCase(testtools.TestCase):
         return ids.sim_id('volume', name, occurrence)
 
     def nova_detach_path(self, server, volume, version='v2.1'):
-        return '/ecs/%s/%s/servers/%s/os-volume_attachments/%s' % (
+        """Path on the compute port (OTC's ecs host) of nova's detach."""
+        return '/%s/%s/servers/%s/os-volume_attachments/%s' % (
             version, self.sim.project_id, self.server_id(server),
             self.volume_id(volume))
 

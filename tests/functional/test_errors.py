@@ -34,7 +34,7 @@ class TestLookups(base.SimulatorTestCase):
         self.assertFailedBeforeDetach(
             result, "No server with a name or ID of 'x' exists.")
         # Nothing is looked up after the server.
-        self.assertEqual([], self.requests(path_contains='/evs/'))
+        self.assertEqual([], self.requests(service='volume'))
 
     def test_unknown_server_id(self):
         missing = str(uuid.uuid4())
@@ -64,7 +64,7 @@ class TestLookups(base.SimulatorTestCase):
         result = self.detach('web-linux', vid)
         self.assertEqual(0, result.returncode, result)
         self.assertEqual(
-            ['/ecs/v2.1/%s/servers/%s/os-volume_attachments/%s' % (
+            ['/v2.1/%s/servers/%s/os-volume_attachments/%s' % (
                 self.sim.project_id, self.server_id('web-linux'), vid)],
             [r['path'] for r in self.deletes()])
 
@@ -166,7 +166,7 @@ class TestUsage(base.SimulatorTestCase):
         self.assertEqual([], self.deletes())
         # No lookup either: usage errors stop before any API request.
         self.assertEqual([], [r for r in self.sim.requests
-                              if '/iam/' not in r['path']])
+                              if r['service'] != 'identity'])
         self.assertNoTraceback(result)
 
     def test_missing_volume(self):

@@ -137,7 +137,7 @@ class TestReads(FaultTestCase):
         self.assertEqual([503] * 5, self.statuses('GET', 'volumes/detail'))
         self.assertEqual([], self.deletes())
         self.assertEqual(
-            'Injected fault 503 for GET /evs/v2/%s/volumes/detail (HTTP '
+            'Injected fault 503 for GET /v2/%s/volumes/detail (HTTP '
             '503). Nothing was detached.' % self.sim.project_id,
             result.stderr.splitlines()[-1])
 
@@ -156,9 +156,9 @@ class TestReads(FaultTestCase):
         self.assertNoTraceback(result)
         self.assertEqual(4, len(self.requests('GET', 'servers/detail')))
         self.assertEqual(
-            'Cannot reach the cloud at %s/ecs/v2.1/%s/servers/detail: the '
+            'Cannot reach the cloud at %s/v2.1/%s/servers/detail: the '
             'cloud closed the connection without answering (retried). '
-            'Nothing was detached.' % (self.sim.base_url,
+            'Nothing was detached.' % (self.sim.url('compute'),
                                        self.sim.project_id),
             result.stderr.splitlines()[-1])
 
@@ -374,24 +374,25 @@ class TestIdentityAndDiscovery(FaultTestCase):
             'Nothing was detached.'), result)
 
     def test_identity_discovery_failing_once(self):
-        self.sim.add_fault('GET', r'^/iam/v3$', status=503)
+        self.sim.add_fault('GET', r'^/v3$', status=503, service='identity')
         result = self.detach('web-linux', 'web-data-1')
         self.assertDetachedOnce(result, 'web-linux', 'web-data-1')
 
     def test_compute_discovery_failing_once(self):
         # The SDK takes "no microversions"; the command reads the version
         # document itself, so locked and root_device_name are still read.
-        self.sim.add_fault('GET', r'^/ecs/v2\.1$', status=503)
+        self.sim.add_fault('GET', r'^/v2\.1$', status=503,
+                           service='compute')
         self.sim.patch_server('web-linux', locked=True)
         result = self.detach('web-linux', 'web-data-1')
         self.assertEqual(1, result.returncode, result)
         self.assertIn('[locked] server web-linux is locked', result.stderr)
         self.assertEqual([200], [r['status'] for r in self.sim.requests
-                                 if r['path'] == '/ecs/v2.1/'])
+                                 if r['path'] == '/v2.1/'])
         self.assertEqual([], self.deletes())
 
     def test_volume_discovery_dropped_once(self):
-        self.sim.add_fault('GET', r'^/evs/$', drop=True)
+        self.sim.add_fault('GET', r'^/$', drop=True, service='volume')
         result = self.detach('web-linux', 'web-data-1')
         self.assertDetachedOnce(result, 'web-linux', 'web-data-1')
 
@@ -452,7 +453,7 @@ class TestTokenExpiry(FaultTestCase):
 class TestUnreachable(FaultTestCase):
 
     def test_nothing_listens_at_the_auth_url(self):
-        auth_url = 'http://127.0.0.1:%d/iam/v3' % closed_port()
+        auth_url = 'http://127.0.0.1:%d/v3' % closed_port()
         clouds = self.yaml_with('dead.yaml', auth={'auth_url': auth_url})
         self.sim.stop()
         result = self.detach('web-linux', 'web-data-1', env=self.env(clouds))
@@ -466,8 +467,8 @@ class TestUnreachable(FaultTestCase):
         self.assertEqual('', result.stdout)
 
     def test_compute_endpoint_unreachable(self):
-        url = 'http://127.0.0.1:%d/ecs/v2.1/%s' % (closed_port(),
-                                                   self.sim.project_id)
+        url = 'http://127.0.0.1:%d/v2.1/%s' % (closed_port(),
+                                               self.sim.project_id)
         clouds = self.yaml_with('dead-compute.yaml',
                                 compute_endpoint_override=url)
         result = self.detach('web-linux', 'web-data-1', env=self.env(clouds))
@@ -480,7 +481,7 @@ class TestUnreachable(FaultTestCase):
         self.assertEqual([], self.deletes())
 
     def test_environment_auth_url(self):
-        auth_url = 'http://127.0.0.1:%d/iam/v3' % closed_port()
+        auth_url = 'http://127.0.0.1:%d/v3' % closed_port()
         conf = yaml.safe_load(open(self.clouds_yaml))
         del conf['clouds']['otc-sim']['auth']['auth_url']
         path = os.path.join(self.tmp, 'env-auth.yaml')

@@ -115,4 +115,4 @@ class TestStockCommands(base.SimulatorTestCase):
         self.sim.clear_requests()
         result = self.detach('web-linux', 'web-data-2')
         self.assertDetachedOnce(result, 'web-linux', 'web-data-2')
-        self.assertNotEqual([], self.requests('GET', '/evs/v2/'))
+        self.assertNotEqual([], self.requests('GET', '/v2/', 'volume'))

@@ -674,12 +674,12 @@ class StopServerTest(OperationsTestCase):
 class NativeMixin(object):
 
     def native_path(self, server, volume):
-        return '/ecs/v1/%s/cloudservers/%s/detachvolume/%s' % (
+        return '/v1/%s/cloudservers/%s/detachvolume/%s' % (
             self.sim.project_id, self.server_id(server),
             self.volume_id(volume))
 
     def jobs(self):
-        prefix = '/ecs/v1/%s/jobs/' % self.sim.project_id
+        prefix = '/v1/%s/jobs/' % self.sim.project_id
         return [r for r in self.requests('GET', prefix)
                 if r['path'].startswith(prefix)]
 
@@ -843,7 +843,7 @@ class NativeFallbackTest(NativeMixin, OperationsTestCase):
 
 
 class NativeFallbackV2Test(NativeFallbackTest):
-    """Same, from the legacy ``/ecs/v2/{project_id}`` compute endpoint."""
+    """Same, from the legacy ``/v2/{project_id}`` compute endpoint."""
 
     compute_version = 'v2'
 

@@ -2,8 +2,8 @@
 
 A refusal exits 1, names its rule id and the way out on stderr and sends
 no DELETE; an allowed detach sends exactly one DELETE, to the seed's URI
-``/ecs/v2.1/{project_id}/servers/{server_id}/os-volume_attachments/
-{volume_id}`` (``/ecs/v2/...`` when the catalog names the legacy
+``/v2.1/{project_id}/servers/{server_id}/os-volume_attachments/
+{volume_id}`` on the ECS host (``/v2/...`` when the catalog names the legacy
 endpoint).
 """
 
@@ -29,12 +29,12 @@ class RulesMixin(object):
         """Paths (with query) of every GET on the block storage API."""
         return ['%s?%s' % (r['path'], r['query']) if r['query']
                 else r['path']
-                for r in self.requests('GET', '/evs/')
+                for r in self.requests('GET', service='volume')
                 if '/volumes' in r['path']]
 
     def assertOnlyVolumeLookedUp(self, name):
         """No request for the OS: only the named volume was read."""
-        self.assertEqual([], self.requests(path_contains='/ims'),
+        self.assertEqual([], self.requests(service='image'),
                          self.sim.requests)
         vid = self.volume_id(name)
         for path in self.volume_gets():
@@ -224,15 +224,15 @@ class TestRules(RulesMixin, base.SimulatorTestCase):
     def test_block_storage_v2(self):
         result = self.detach('web-linux', 'web-data-1')
         self.assertDetachedOnce(result, 'web-linux', 'web-data-1')
-        self.assertNotEqual([], self.requests('GET', '/evs/v2/'))
-        self.assertEqual([], self.requests('GET', '/evs/v3/'))
+        self.assertNotEqual([], self.requests('GET', '/v2/', 'volume'))
+        self.assertEqual([], self.requests('GET', '/v3/', 'volume'))
 
     def test_block_storage_v3(self):
         result = self.detach('web-linux', 'web-data-1',
                              env=self.env(OS_VOLUME_API_VERSION='3'))
         self.assertDetachedOnce(result, 'web-linux', 'web-data-1')
-        self.assertNotEqual([], self.requests('GET', '/evs/v3/'))
-        self.assertEqual([], self.requests('GET', '/evs/v2/'))
+        self.assertNotEqual([], self.requests('GET', '/v3/', 'volume'))
+        self.assertEqual([], self.requests('GET', '/v2/', 'volume'))
 
     # -- request budget (issue #2) -------------------------------------------
 
@@ -287,14 +287,14 @@ class TestRulesComputeV2(RulesMixin, base.SimulatorTestCase):
         shown = json.loads(result.stdout)
         self.assertEqual('web-linux', shown['name'])
         self.assertIsNone(shown.get('OS-EXT-SRV-ATTR:root_device_name'))
-        self.assertNotEqual([], self.requests('GET', '/ecs/v2/'))
-        self.assertEqual([], self.requests('GET', '/ecs/v2.1/'))
+        self.assertNotEqual([], self.requests('GET', '/v2/', 'compute'))
+        self.assertEqual([], self.requests('GET', '/v2.1/', 'compute'))
 
     def test_system_disk_refused_by_device_fallback_vda(self):
         result = self.detach('web-linux', 'web-linux-sys')
         self.assertRefusedWithWayOut(result, 'system-disk')
         self.assertIn('/dev/vda', result.stderr)
-        self.assertEqual([], self.requests(path_contains='/ecs/v2.1'))
+        self.assertEqual([], self.requests(None, '/v2.1', 'compute'))
 
     def test_system_disk_refused_by_device_fallback_sda(self):
         result = self.detach('win-app', 'win-app-sys')

@@ -14,6 +14,10 @@ from otcclient_detach.simulator import ids
 from otcclient_detach.simulator import state as state_mod
 
 
+PORTS = {'identity': 5000, 'compute': 8774, 'volume': 8776, 'image': 9292,
+         'kms': 9311}
+
+
 class FakeClock:
     def __init__(self, now=1700000000.0):
         self.now = now
@@ -28,10 +32,13 @@ class FakeClock:
 class AdminClient(Client):
     """werkzeug's Client, sending the admin token to the control API."""
 
+    def __init__(self, application, admin_token):
+        super().__init__(application)
+        self.admin_token = admin_token
+
     def open(self, *args, **kwargs):
         headers = dict(kwargs.pop('headers', None) or {})
-        headers.setdefault(app_mod.ADMIN_TOKEN_HEADER,
-                           self.application.admin_token)
+        headers.setdefault(app_mod.ADMIN_TOKEN_HEADER, self.admin_token)
         return super().open(*args, headers=headers, **kwargs)
 
 
@@ -43,8 +50,13 @@ class SimAppTestCase(testtools.TestCase):
         self.clock = FakeClock()
         self.state = state_mod.State(None, clock=self.clock,
                                      compute_version=self.compute_version)
-        self.app = app_mod.SimApp(self.state)
-        self.client = AdminClient(self.app)
+        self.app = app_mod.SimApp(self.state, ports=PORTS)
+        # One client per service port, as OTC has one host per service;
+        # each sends the admin token to the control API.
+        self.clients = {name: AdminClient(self.app.service_app(name),
+                                          self.app.admin_token)
+                        for name in app_mod.SERVICE_NAMES}
+        self.client = self.clients['identity']
         self.pid = self.state.project['id']
         self.token = self.login().headers['X-Subject-Token']
 
@@ -60,26 +72,28 @@ class SimAppTestCase(testtools.TestCase):
             body['auth']['scope'] = {'project': {
                 'name': 'eu-de_otc-sim',
                 'domain': {'name': 'OTC00000000001000000501'}}}
-        return self.client.post('/iam/v3/auth/tokens', json=body)
+        return self.client.post('/v3/auth/tokens', json=body)
 
-    def call(self, method, path, mv=None, token=True, **kwargs):
+    def call(self, method, path, mv=None, token=True, service='compute',
+             **kwargs):
         headers = kwargs.pop('headers', {})
         if token:
             headers['X-Auth-Token'] = self.token
         if mv:
             headers['OpenStack-API-Version'] = 'compute %s' % mv
-        return self.client.open(path, method=method, headers=headers,
-                                **kwargs)
+        return self.clients[service].open(path, method=method,
+                                          headers=headers, **kwargs)
 
     def compute(self, method, path, mv=None, **kwargs):
-        return self.call(method, '/ecs/v2.1/%s%s' % (self.pid, path), mv,
+        return self.call(method, '/v2.1/%s%s' % (self.pid, path), mv,
                          **kwargs)
 
     def evs(self, path, api='v2'):
-        return self.call('GET', '/evs/%s/%s%s' % (api, self.pid, path))
+        return self.call('GET', '/%s/%s%s' % (api, self.pid, path),
+                         service='volume')
 
     def native(self, method, path, **kwargs):
-        return self.call(method, '/ecs/v1/%s%s' % (self.pid, path), **kwargs)
+        return self.call(method, '/v1/%s%s' % (self.pid, path), **kwargs)
 
     def sid(self, name):
         return ids.sim_id('server', name)
@@ -125,16 +139,15 @@ class TestIdentity(SimAppTestCase):
         token = self.login().json['token']
         urls = {e['type']: e['endpoints'][0]['url']
                 for e in token['catalog']}
-        base = 'http://localhost'
         self.assertEqual({
-            'identity': base + '/iam/v3',
-            'compute': '%s/ecs/v2.1/%s' % (base, self.pid),
-            'ecs': '%s/ecs/v1/%s' % (base, self.pid),
-            'volumev2': '%s/evs/v2/%s' % (base, self.pid),
-            'volumev3': '%s/evs/v3/%s' % (base, self.pid),
-            'block-storage': '%s/evs/v3/%s' % (base, self.pid),
-            'image': base + '/ims',
-            'kms': base + '/kms/v1.0'}, urls)
+            'identity': 'http://localhost:5000/v3',
+            'compute': 'http://localhost:8774/v2.1/%s' % self.pid,
+            'ecs': 'http://localhost:8774/v1/%s' % self.pid,
+            'volumev2': 'http://localhost:8776/v2/%s' % self.pid,
+            'volumev3': 'http://localhost:8776/v3/%s' % self.pid,
+            'block-storage': 'http://localhost:8776/v3/%s' % self.pid,
+            'image': 'http://localhost:9292/v2',
+            'kms': 'http://localhost:%d/v1.0' % PORTS['kms']}, urls)
         for entry in token['catalog']:
             self.assertEqual('public', entry['endpoints'][0]['interface'])
             self.assertEqual('eu-de', entry['endpoints'][0]['region'])
@@ -145,7 +158,7 @@ class TestIdentity(SimAppTestCase):
             'identity': {'methods': ['password'], 'password': {
                 'user': {'id': user_id, 'password': 'otc-sim-password'}}},
             'scope': {'project': {'id': self.pid}}}}
-        resp = self.client.post('/iam/v3/auth/tokens', json=body)
+        resp = self.client.post('/v3/auth/tokens', json=body)
         self.assertEqual(201, resp.status_code)
 
     def test_wrong_password(self):
@@ -162,7 +175,7 @@ class TestIdentity(SimAppTestCase):
                          'password': 'otc-sim-password'}}},
             'scope': {'project': {'name': 'other', 'domain': {
                 'name': 'OTC00000000001000000501'}}}}}
-        resp = self.client.post('/iam/v3/auth/tokens', json=body)
+        resp = self.client.post('/v3/auth/tokens', json=body)
         self.assertEqual(401, resp.status_code)
 
     def test_application_credential(self):
@@ -171,7 +184,7 @@ class TestIdentity(SimAppTestCase):
             'methods': ['application_credential'],
             'application_credential': {'id': cred['id'],
                                        'secret': cred['secret']}}}}
-        resp = self.client.post('/iam/v3/auth/tokens', json=body)
+        resp = self.client.post('/v3/auth/tokens', json=body)
         self.assertEqual(201, resp.status_code)
         token = resp.json['token']
         self.assertEqual(['application_credential'], token['methods'])
@@ -179,19 +192,19 @@ class TestIdentity(SimAppTestCase):
         self.assertNotIn(cred['secret'].encode(), resp.data)
         self.assertTrue(token['catalog'])
         body['auth']['identity']['application_credential']['secret'] = 'x'
-        resp = self.client.post('/iam/v3/auth/tokens', json=body)
+        resp = self.client.post('/v3/auth/tokens', json=body)
         self.assertEqual(401, resp.status_code)
 
     def test_validate_token(self):
-        resp = self.call('GET', '/iam/v3/auth/tokens',
+        resp = self.call('GET', '/v3/auth/tokens', service='identity',
                          headers={'X-Subject-Token': self.token})
         self.assertEqual(200, resp.status_code)
         self.assertEqual(self.token, resp.headers['X-Subject-Token'])
-        resp = self.call('GET', '/iam/v3/auth/tokens',
+        resp = self.call('GET', '/v3/auth/tokens', service='identity',
                          headers={'X-Subject-Token': 'bogus'})
         self.assertEqual(404, resp.status_code)
         other = self.login().headers['X-Subject-Token']
-        resp = self.call('DELETE', '/iam/v3/auth/tokens',
+        resp = self.call('DELETE', '/v3/auth/tokens', service='identity',
                          headers={'X-Subject-Token': other})
         self.assertEqual(204, resp.status_code)
         self.assertIsNone(self.state.check_token(other))
@@ -224,41 +237,42 @@ class TestIdentity(SimAppTestCase):
 class TestDiscovery(SimAppTestCase):
 
     def test_compute_versions(self):
-        for path in ('/ecs/', '/ecs'):
-            versions = self.client.get(path).json['versions']
+        compute = self.clients['compute']
+        for path in ('/', ''):
+            versions = compute.get(path).json['versions']
             by_id = {v['id']: v for v in versions}
             self.assertEqual('SUPPORTED', by_id['v2.0']['status'])
             self.assertEqual('CURRENT', by_id['v2.1']['status'])
             self.assertEqual('2.1', by_id['v2.1']['min_version'])
             self.assertEqual('2.60', by_id['v2.1']['version'])
-        for path, vid in (('/ecs/v2.1/', 'v2.1'), ('/ecs/v2.1', 'v2.1'),
-                          ('/ecs/v2/', 'v2.0')):
-            resp = self.client.get(path)
+        for path, vid in (('/v2.1/', 'v2.1'), ('/v2.1', 'v2.1'),
+                          ('/v2/', 'v2.0')):
+            resp = compute.get(path)
             self.assertEqual(200, resp.status_code, path)
             self.assertEqual(vid, resp.json['version']['id'])
-        self.assertEqual('v1', self.client.get(
-            '/ecs/v1/').json['version']['id'])
+        self.assertEqual('v1', compute.get('/v1/').json['version']['id'])
 
     def test_volume_image_identity_versions(self):
-        ids_ = [v['id'] for v in self.client.get('/evs/').json['versions']]
+        evs = self.clients['volume']
+        ids_ = [v['id'] for v in evs.get('/').json['versions']]
         self.assertEqual(['v2.0', 'v3.0'], ids_)
-        v3 = self.client.get('/evs/v3/').json['version']
+        v3 = evs.get('/v3/').json['version']
         self.assertEqual(('3.0', '3.0'), (v3['min_version'], v3['version']))
-        self.assertEqual('v2.0', self.client.get(
-            '/evs/v2').json['version']['id'])
-        images = self.client.get('/ims/').json['versions']
-        self.assertTrue(all(v['id'].startswith('v2.') for v in images))
+        self.assertEqual('v2.0', evs.get('/v2').json['version']['id'])
+        for path in ('/', '/v2/'):
+            images = self.clients['image'].get(path).json['versions']
+            self.assertTrue(all(v['id'].startswith('v2.') for v in images))
         self.assertEqual('v3.6', self.client.get(
-            '/iam/v3').json['version']['id'])
-        self.assertIn('values', self.client.get('/iam/').json['versions'])
+            '/v3').json['version']['id'])
+        self.assertIn('values', self.client.get('/').json['versions'])
 
     def test_unknown_path(self):
-        resp = self.call('GET', '/ecs/v2.1/%s/nothing' % self.pid)
+        resp = self.call('GET', '/v2.1/%s/nothing' % self.pid)
         self.assertEqual(404, resp.status_code)
         self.assertEqual(404, resp.json['itemNotFound']['code'])
 
     def test_wrong_project_in_url(self):
-        resp = self.call('GET', '/ecs/v2.1/%s/servers' % ('0' * 32))
+        resp = self.call('GET', '/v2.1/%s/servers' % ('0' * 32))
         self.assertEqual(400, resp.status_code)
         self.assertIn('badRequest', resp.json)
 
@@ -319,8 +333,8 @@ class TestLegacyV2(SimAppTestCase):
         token = self.login().json['token']
         compute = [e for e in token['catalog'] if e['type'] == 'compute'][0]
         self.assertTrue(compute['endpoints'][0]['url'].endswith(
-            '/ecs/v2/' + self.pid))
-        resp = self.call('GET', '/ecs/v2/%s/servers/%s' % (
+            ':8774/v2/' + self.pid))
+        resp = self.call('GET', '/v2/%s/servers/%s' % (
             self.pid, self.sid('web-linux')), mv='2.60')
         self.assertEqual(200, resp.status_code)
         self.assertNotIn('OpenStack-API-Version', resp.headers)
@@ -465,13 +479,13 @@ class TestVolumesAndImages(SimAppTestCase):
         self.assertEqual('available', v3.json['volume']['status'])
 
     def test_volume_microversion(self):
-        path = '/evs/v3/%s/volumes' % self.pid
-        resp = self.call('GET', path)
+        path = '/v3/%s/volumes' % self.pid
+        resp = self.call('GET', path, service='volume')
         self.assertEqual('volume 3.0', resp.headers['OpenStack-API-Version'])
-        resp = self.call('GET', path,
+        resp = self.call('GET', path, service='volume',
                          headers={'OpenStack-API-Version': 'volume 3.27'})
         self.assertEqual(406, resp.status_code)
-        resp = self.call('GET', '/evs/v2/%s/volumes' % self.pid,
+        resp = self.call('GET', '/v2/%s/volumes' % self.pid, service='volume',
                          headers={'OpenStack-API-Version': 'volume 3.27'})
         self.assertEqual(200, resp.status_code)
         self.assertNotIn('OpenStack-API-Version', resp.headers)
@@ -482,7 +496,8 @@ class TestVolumesAndImages(SimAppTestCase):
         self.assertIn('itemNotFound', resp.json)
 
     def test_images(self):
-        resp = self.call('GET', '/ims/v2/images?name=slackware-14.2')
+        resp = self.call('GET', '/v2/images?name=slackware-14.2',
+                         service='image')
         images = resp.json['images']
         self.assertEqual(1, len(images))
         image = images[0]
@@ -490,11 +505,13 @@ class TestVolumesAndImages(SimAppTestCase):
         for key in ('__os_type', '__platform', '__os_bit',
                     'virtual_env_type', '__support_kvm', '__imagetype'):
             self.assertIn(key, image)
-        one = self.call('GET', '/ims/v2/images/%s' % image['id']).json
+        one = self.call('GET', '/v2/images/%s' % image['id'],
+                        service='image').json
         self.assertEqual('slackware-14.2', one['name'])
         legacy = self.server('legacy-os')
         self.assertEqual(image['id'], legacy['metadata']['metering.image_id'])
-        resp = self.call('GET', '/ims/v2/images?id=in:%s,x' % image['id'])
+        resp = self.call('GET', '/v2/images?id=in:%s,x' % image['id'],
+                         service='image')
         self.assertEqual(1, len(resp.json['images']))
 
 
@@ -779,10 +796,12 @@ class TestFaultsAndLog(SimAppTestCase):
         entries = self.client.get('/_sim/requests').json
         self.assertEqual(1, len(entries))
         entry = entries[0]
-        self.assertEqual(('GET', '/ecs/v2.1/%s/servers/detail' % self.pid,
+        self.assertEqual(('compute', 'GET',
+                          '/v2.1/%s/servers/detail' % self.pid,
                           'name=web', 200),
-                         (entry['method'], entry['path'], entry['query'],
-                          entry['status']))
+                         (entry['service'], entry['method'], entry['path'],
+                          entry['query'], entry['status']))
+        self.assertLessEqual(entry['started'], entry['finished'])
         self.assertTrue(entry['time'].endswith('Z'))
         self.assertEqual(204, self.client.delete(
             '/_sim/requests').status_code)

@@ -179,7 +179,7 @@ class TestSimulatorServer(testtools.TestCase):
             self.assertNotEqual(sim_a.port, sim_b.port)
             url_a = sim_a.base_url
             for sim in (sim_a, sim_b):
-                resp = requests.get(sim.base_url + '/ecs/', timeout=5)
+                resp = requests.get(sim.url('compute') + '/', timeout=5)
                 self.assertEqual(200, resp.status_code)
         finally:
             sim_a.stop()
@@ -192,9 +192,9 @@ class TestSimulatorServer(testtools.TestCase):
 
     def test_stop_ends_latency(self):
         sim = Simulator().start()
-        sim.add_fault('GET', '/ecs/$', latency=30)
+        sim.add_fault('GET', '^/$', latency=30, service='compute')
         thread = threading.Thread(target=lambda: requests.get(
-            sim.base_url + '/ecs/', timeout=10))
+            sim.url('compute') + '/', timeout=10))
         thread.start()
         time.sleep(0.1)
         start = time.monotonic()
@@ -245,10 +245,11 @@ class TestSimulatorServer(testtools.TestCase):
             self.assertEqual('win-app', conn.compute.get_server(
                 ids.sim_id('server', 'win-app')).name)
             conn.close()
-            self.assertRaises(requests.exceptions.SSLError, requests.get,
-                              sim.base_url + '/', timeout=5)
+            for service in sim.ports:
+                self.assertRaises(requests.exceptions.SSLError, requests.get,
+                                  sim.url(service) + '/', timeout=5)
             self.assertEqual(200, requests.get(
-                sim.base_url + '/', verify=sim.cacert, timeout=5).status_code)
+                sim.auth_url, verify=sim.cacert, timeout=5).status_code)
 
     def test_python_api(self):
         sim = Simulator(scenario=minimal(timings={'detach_seconds': 0.0}))
