@@ -1,4 +1,4 @@
-"""The WSGI application: OTC's IAM, ECS, EVS and IMS APIs, one port each.
+"""The WSGI application: OTC's IAM, ECS, EVS, IMS and KMS APIs, one port each.
 
 OTC serves every service from a host of its own, with the API version
 first in the path (``https://ecs.eu-de.../v2.1/{project_id}``,
@@ -11,7 +11,8 @@ one entry.  Each endpoint name maps to a method ``on_<endpoint>`` of
 authentication, project check, microversion negotiation, fault
 injection, the request log and error responses.  The handlers are
 mixins, one module per API: identity.py (IAM), compute.py (ECS),
-storage.py (EVS and IMS) and control.py (``/_sim/``, on every port).
+storage.py (EVS and IMS), snapshots.py (EVS snapshots), kms.py (KMS)
+and control.py (``/_sim/``, on every port).
 Everything that is not about HTTP (rules, transitions) lives in
 state.py; response shapes live in views.py; error documents and JSON
 responses in http_util.py (``HTTPError`` and ``json_response`` are
@@ -19,8 +20,10 @@ importable from here too).
 """
 
 import collections
+import hmac
 import logging
 import re
+import secrets
 import threading
 import time
 
@@ -29,11 +32,14 @@ from werkzeug.routing import Map
 from werkzeug.routing import RequestRedirect
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request
+from werkzeug.wrappers import Response
 
 from otcclient_detach.simulator import compute
 from otcclient_detach.simulator import control
 from otcclient_detach.simulator import faults as faults_mod
 from otcclient_detach.simulator import identity
+from otcclient_detach.simulator import kms
+from otcclient_detach.simulator import snapshots
 from otcclient_detach.simulator import state as state_mod
 from otcclient_detach.simulator import storage
 from otcclient_detach.simulator import views
@@ -47,6 +53,8 @@ COMPUTE = '/<any("v2", "v2.1"):api>/<pid>'
 EVS = '/<any(v2, v3):api>/<pid>'
 ECS1 = '/v1/<pid>'
 GET, POST, PUT, DELETE = ['GET', 'HEAD'], ['POST'], ['PUT'], ['DELETE']
+# The header that carries the control API's admin token.
+ADMIN_TOKEN_HEADER = 'X-Sim-Admin-Token'
 
 #: One OTC service: ``name`` (also the request log's ``service``), its
 #: catalog entries as (type, name, path) with ``{project_id}`` and
@@ -111,6 +119,11 @@ SERVICES = (
         Rule(EVS + '/volumes/detail', endpoint='volumes_detail',
              methods=GET),
         Rule(EVS + '/volumes/<vid>', endpoint='volume', methods=GET),
+        Rule(EVS + '/snapshots', endpoint='snapshots', methods=GET + POST),
+        Rule(EVS + '/snapshots/detail', endpoint='snapshots_detail',
+             methods=GET),
+        Rule(EVS + '/snapshots/<snap_id>', endpoint='snapshot',
+             methods=GET),
     ]),
     Service('image', [('image', 'glance', '/v2')], [
         Rule('/', endpoint='ims_versions', methods=GET),
@@ -120,10 +133,17 @@ SERVICES = (
         Rule('/v2/schemas/<any(image, images):name>',
              endpoint='image_schema', methods=GET),
     ]),
+    # KMS; clients append the project ID to the catalog URL, as
+    # otcextensions does.  The scenario may leave it out of the catalog.
+    Service('kms', [('kms', 'kms', '/v1.0')], [
+        Rule('/v1.0/<pid>/kms/describe-key', endpoint='kms_describe_key',
+             methods=POST),
+    ]),
 )
 SERVICE_NAMES = tuple(s.name for s in SERVICES)
 
-# The control API, on every port: not logged and not authenticated.
+# The control API, on every port: not logged; the admin token
+# (ADMIN_TOKEN_HEADER) instead of a keystone token.
 CONTROL_RULES = [
     Rule('/_sim/requests', endpoint='sim_requests', methods=GET + DELETE),
     Rule('/_sim/faults', endpoint='sim_faults', methods=GET + POST + DELETE),
@@ -131,6 +151,7 @@ CONTROL_RULES = [
     Rule('/_sim/tokens', endpoint='sim_tokens', methods=POST + DELETE),
     Rule('/_sim/volumes/<ref>', endpoint='sim_volume', methods=GET + POST),
     Rule('/_sim/servers/<ref>', endpoint='sim_server', methods=GET + POST),
+    Rule('/_sim/keys/<ref>', endpoint='sim_key', methods=GET + POST),
 ]
 # A werkzeug Rule belongs to one Map: each map gets copies.
 URL_MAPS = {
@@ -155,11 +176,12 @@ def catalog_entries(state, root_of):
             'compute_version': state.compute_version}
     return [(stype, name, root_of(service.name) + path.format(**fill))
             for service in SERVICES
+            if service.name != 'kms' or state.kms_in_catalog
             for stype, name, path in service.catalog]
 
 
 class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
-             control.ControlAPI):
+             snapshots.SnapshotAPI, kms.KmsAPI, control.ControlAPI):
     """The WSGI callable.
 
     ``state``, ``faults`` and ``log`` are shared with the
@@ -167,9 +189,13 @@ class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
     """
 
     def __init__(self, state, faults=None, log=None, stopping=None,
-                 ports=None):
+                 ports=None, admin_token=None):
         self.state = state
-        self.faults = faults or faults_mod.Faults()
+        # The /_sim control API answers only to requests carrying it.
+        self.admin_token = admin_token or secrets.token_urlsafe(24)
+        if faults is None:
+            faults = faults_mod.Faults(state.scenario['faults'])
+        self.faults = faults
         self.log = log or faults_mod.RequestLog(state.clock)
         # Set on shutdown so injected latency ends at once.
         self.stopping = stopping or threading.Event()
@@ -198,23 +224,35 @@ class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
         if rule is not None:
             if rule.latency:
                 self.stopping.wait(rule.latency)
-            if rule.drop:
-                self._log(request, None, started, dropped=True)
-                # werkzeug's handler treats this as a dropped connection
-                # and closes the socket without writing a response.
-                raise ConnectionResetError('fault injection: drop')
-            if rule.status:
-                headers = {}
-                if rule.retry_after is not None:
-                    headers['Retry-After'] = str(rule.retry_after)
-                response = self._error(request, HTTPError(
-                    rule.status, 'Injected fault %d for %s %s' % (
-                        rule.status, request.method, request.path),
-                    headers=headers))
+            if not rule.carry_out:
+                response = self._fault_response(request, rule, started)
         if response is None:
             response = self._dispatch(request)
+            if rule is not None and rule.carry_out:
+                # "Do it, then answer with an error": the state changed.
+                response = self._fault_response(request, rule, started)
         self._log(request, response.status_code, started)
         return response(environ, start_response)
+
+    def _fault_response(self, request, rule, started):
+        """What a fault rule answers instead; None to answer normally."""
+        headers = {}
+        if rule.retry_after is not None:
+            headers['Retry-After'] = str(rule.retry_after)
+        if rule.drop:
+            self._log(request, None, started, dropped=True)
+            # werkzeug's handler treats this as a dropped connection
+            # and closes the socket without writing a response.
+            raise ConnectionResetError('fault injection: drop')
+        if rule.has_body:
+            return Response(rule.body, status=rule.status or 200,
+                            headers=headers, content_type=rule.content_type)
+        if rule.status:
+            return self._error(request, HTTPError(
+                rule.status, 'Injected fault %d for %s %s' % (
+                    rule.status, request.method, request.path),
+                headers=headers))
+        return None
 
     def _log(self, request, status, started, dropped=False):
         self.log.add(request.method, request.path,
@@ -313,8 +351,14 @@ class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
     def _control(self, request):
         """Dispatch a ``/_sim/`` request to control.py's handlers.
 
-        No fault injection, log or token; errors are ``{"error": ...}``.
+        No fault injection or log; the admin token (ADMIN_TOKEN_HEADER)
+        is required; errors are ``{"error": ...}``.
         """
+        given = request.headers.get(ADMIN_TOKEN_HEADER, '')
+        if not hmac.compare_digest(given.encode(), self.admin_token.encode()):
+            return json_response({'error': 'the control API needs the admin '
+                                  'token in the %s header'
+                                  % ADMIN_TOKEN_HEADER}, 403)
         adapter = URL_MAPS[request.service].bind_to_environ(
             request.environ)
         try:

@@ -1,14 +1,35 @@
 """The ``otc-detach-sim`` command: serve, run a command, or demo."""
 
 import argparse
+import ipaddress
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 
+from otcclient_detach.simulator.app import ADMIN_TOKEN_HEADER
+from otcclient_detach.simulator import server as server_mod
+
 CLOUD = 'otc-sim'
+SERVE_DESCRIPTION = """\
+Serve the simulated cloud on 127.0.0.1 until Ctrl-C or SIGTERM.
+
+It writes a clouds.yaml with the cloud "%s" (mode 0600, removed
+again when it stops) and prints how to use it.  Exporting
+OS_CLIENT_CONFIG_FILE hides your own clouds.yaml: openstacksdk reads
+only the first one it finds.  To use the simulator next to your own
+clouds, either
+  --print-env    print OS_* variables to export: the simulator becomes
+                 the cloud "envvars" (openstack --os-cloud envvars ...)
+                 and your own clouds stay as they are; or
+  --print-cloud  print a clouds.yaml entry to paste into your own
+                 clouds.yaml.
+
+The /_sim control API answers only to requests that carry the admin
+token it prints, in the header %s."""
 DEFAULT_CLOUDS_YAML = os.path.join('~', '.config', 'otc-detach-sim',
                                    'clouds.yaml')
 
@@ -33,13 +54,47 @@ def clean_env(clouds_yaml, base=None):
 
 
 def _simulator(args):
-    from otcclient_detach.simulator import server
-    return server.Simulator(scenario=args.scenario, port=args.port,
-                            host=args.host, tls=args.tls or None,
-                            compute_version=args.compute_version)
+    return server_mod.Simulator(scenario=args.scenario, port=args.port,
+                                host=args.host, tls=args.tls or None,
+                                compute_version=args.compute_version)
+
+
+def is_loopback(host):
+    """Whether ``host`` names this machine only (127.0.0.0/8, ::1)."""
+    if host == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host.strip('[]')).is_loopback
+    except ValueError:
+        return False
+
+
+def _print_env(sim, args):
+    env = sim.env_vars(volume_api_version=args.volume_api_version)
+    print('# an env-var cloud, next to the clouds of your own clouds.yaml;'
+          ' use it with --os-cloud envvars')
+    for key in sorted(env):
+        print('export %s=%s' % (key, shlex.quote(env[key])))
+
+
+def _print_cloud(sim, args):
+    import yaml
+    conf = sim.clouds_config(CLOUD, volume_api_version=args
+                             .volume_api_version)['clouds']
+    print('# paste under "clouds:" in your own clouds.yaml, then use '
+          '--os-cloud %s' % CLOUD)
+    text = yaml.safe_dump(conf, default_flow_style=False)
+    print(''.join('  ' + line for line in text.splitlines(True)), end='')
 
 
 def cmd_serve(args):
+    if args.host is None:
+        args.host = '127.0.0.1'
+    elif not is_loopback(args.host) and not args.allow_remote:
+        print('otc-detach-sim serve: --host %s would let other machines '
+              'reach the simulator; add --allow-remote if you mean it'
+              % args.host, file=sys.stderr)
+        return 2
     sim = _simulator(args)
     done = threading.Event()
 
@@ -48,24 +103,41 @@ def cmd_serve(args):
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    path = os.path.expanduser(args.clouds_yaml)
     sim.start()
+    written = False
     try:
-        path = os.path.expanduser(args.clouds_yaml)
+        if not is_loopback(args.host):
+            print('otc-detach-sim serve: WARNING: serving on %s: anyone who '
+                  'can reach this port can use the simulated cloud and its '
+                  'credentials' % args.host, file=sys.stderr)
         sim.write_clouds_yaml(path, cloud=CLOUD,
                               volume_api_version=args.volume_api_version)
+        written = True
         print('otc-detach-sim serving %s (project %s, region %s); '
               'catalog:' % (sim.auth_url, sim.project_id, sim.state.region))
         for stype, url in sorted(sim.endpoints.items()):
             print('  %-13s %s' % (stype, url))
         print('clouds.yaml written to %s; use it with:' % path)
         print('  export OS_CLIENT_CONFIG_FILE=%s OS_CLOUD=%s' % (path, CLOUD))
-        print('control API: %s/_sim/state  (Ctrl-C to stop)' % sim.base_url)
+        print('  (this hides your own clouds.yaml; to keep it, see '
+              '--print-env and --print-cloud)')
+        if args.print_env:
+            _print_env(sim, args)
+        if args.print_cloud:
+            _print_cloud(sim, args)
+        # Last line: a script reading the output may stop at it.
+        print('control API: %s/_sim/state with header "%s: %s"  '
+              '(Ctrl-C to stop)' % (sim.base_url, ADMIN_TOKEN_HEADER,
+                                    sim.admin_token))
         sys.stdout.flush()
         while not done.wait(0.5):
             pass
     finally:
         sim.stop()
-    print('otc-detach-sim stopped')
+        removed = written and server_mod.remove_clouds_yaml(path)
+    print('otc-detach-sim stopped%s' % (
+        '; %s removed' % path if removed else ''))
     return 0
 
 
@@ -115,14 +187,31 @@ def build_parser():
                        help='compute endpoint in the catalog (default: the'
                             " scenario's compute_version)")
 
-    serve = sub.add_parser('serve', help='serve until Ctrl-C or SIGTERM')
+    serve = sub.add_parser(
+        'serve', help='serve until Ctrl-C or SIGTERM',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=SERVE_DESCRIPTION % (CLOUD, ADMIN_TOKEN_HEADER))
     common(serve)
-    serve.add_argument('--host', default='127.0.0.1')
+    serve.add_argument('--host', default=None,
+                       help='address to bind (default 127.0.0.1); an '
+                            'address other machines can reach needs '
+                            '--allow-remote')
+    serve.add_argument('--allow-remote', action='store_true',
+                       help='allow a --host that is not loopback (warns: '
+                            'anyone reaching it can use the cloud)')
+    serve.add_argument('--print-env', action='store_true',
+                       help='also print "export OS_...=" lines for an '
+                            'env-var cloud ("envvars") that works next to '
+                            'your own clouds.yaml')
+    serve.add_argument('--print-cloud', action='store_true',
+                       help='also print a clouds.yaml entry to paste into '
+                            'your own clouds.yaml')
     serve.add_argument('--clouds-yaml', metavar='PATH',
                        default=DEFAULT_CLOUDS_YAML,
                        help='where to write the clouds.yaml with the cloud '
-                            '"%s" (default: %s)' % (CLOUD,
-                                                    DEFAULT_CLOUDS_YAML))
+                            '"%s" (mode 0600; a file otc-detach-sim did not '
+                            'write is never overwritten; default: %s)'
+                            % (CLOUD, DEFAULT_CLOUDS_YAML))
     serve.add_argument('--tls', action='store_true',
                        help='serve HTTPS with a self-signed certificate')
     serve.add_argument('--volume-api-version', default='2',

@@ -6,6 +6,7 @@
 negotiated it.
 """
 
+from otcclient_detach.simulator import paging
 from otcclient_detach.simulator import state as state_mod
 from otcclient_detach.simulator import views
 from otcclient_detach.simulator.http_util import base_url
@@ -39,6 +40,7 @@ class ComputeAPI:
     # -- servers, attachments and flavors ---------------------------------
 
     def _servers(self, request):
+        """One page of the filtered list, and its ``servers_links``."""
         args = request.args
         servers = self.state.list_servers()
         if args.get('name'):
@@ -53,26 +55,24 @@ class ComputeAPI:
                 raise HTTPError(400, 'marker [%s] not found'
                                 % args['marker'])
             servers = servers[ids.index(args['marker']) + 1:]
-        if args.get('limit'):
-            try:
-                servers = servers[:int(args['limit'])]
-            except ValueError:
-                raise HTTPError(400, 'limit must be an integer')
-        return servers
+        return paging.page(request, servers, 'servers',
+                           self.state.page_size['servers'])
 
     def on_servers(self, request, api):
         base = base_url(request)
-        return json_response({'servers': [
+        servers, links = self._servers(request)
+        return json_response(dict({'servers': [
             views.server_summary(self.state, base, api, s)
-            for s in self._servers(request)]})
+            for s in servers]}, **links))
 
     def on_servers_detail(self, request, api):
         base = base_url(request)
         with self.state.lock:
-            return json_response({'servers': [
+            servers, links = self._servers(request)
+            return json_response(dict({'servers': [
                 views.server_detail(self.state, base, api, s,
                                     request.microversion)
-                for s in self._servers(request)]})
+                for s in servers]}, **links))
 
     def on_server(self, request, api, sid):
         with self.state.lock:

@@ -1,9 +1,10 @@
 """The ``/_sim/`` control API: request log, faults, state and patches.
 
-Neither logged nor authenticated; errors are ``{"error": message}``
-(see ``SimApp._control``).  :class:`ControlAPI` is a mixin of
-:class:`~otcclient_detach.simulator.app.SimApp`; it uses ``self.state``,
-``self.faults`` and ``self.log``.
+Not logged; it answers only to requests carrying the simulator's admin
+token in the ``X-Sim-Admin-Token`` header (403 otherwise); errors are
+``{"error": message}`` (see ``SimApp._control``).  :class:`ControlAPI`
+is a mixin of :class:`~otcclient_detach.simulator.app.SimApp`; it uses
+``self.state``, ``self.faults`` and ``self.log``.
 """
 
 import json
@@ -66,6 +67,14 @@ class ControlAPI:
         with self.state.lock:
             return json_response(views.volume_detail(
                 self.state, self.service_url(request, 'volume'), 'v3', vol))
+
+    def on_sim_key(self, request, ref):
+        if request.method == 'POST':
+            self.state.patch_key(ref, **control_body(request))
+        key = self.state.find_key(ref)
+        if key is None:
+            raise ValueError('no KMS key %r' % ref)
+        return json_response(dict(key))
 
     def on_sim_server(self, request, ref):
         if request.method == 'POST':

@@ -57,8 +57,8 @@ def service_of(service, path):
     """
     if service == 'compute':
         return 'ecs' if path.startswith('/v1/') else 'compute'
-    return {'identity': 'iam', 'volume': 'evs',
-            'image': 'ims'}.get(service, 'other')
+    return {'identity': 'iam', 'volume': 'evs', 'image': 'ims',
+            'kms': 'kms'}.get(service, 'other')
 
 
 def error_body(service, err):
@@ -67,6 +67,10 @@ def error_body(service, err):
     if service in ('iam', 'other') or status == 401:
         return {'error': {'code': status, 'title': TITLES.get(status, ''),
                           'message': err.message}}
+    if service == 'kms':
+        # KMS's own shape (its error-code appendix): error_code/error_msg.
+        code = err.ecs_code or 'KMS.%04d' % status
+        return {'error': {'error_code': code, 'error_msg': err.message}}
     code = err.ecs_code or ('Common.1503' if status == 429 else None)
     if service == 'ecs' and code:
         return {'error': {'code': code, 'message': err.message}}

@@ -22,7 +22,19 @@ DEFAULT_TIMINGS = {
     'stop_seconds': 1.0,
     'start_seconds': 1.0,
     'token_seconds': 86400.0,
+    'snapshot_seconds': 1.0,
 }
+# Nova's [api]max_limit and cinder's osapi_max_limit: the page size.
+DEFAULT_PAGE_SIZE = 1000
+# KMS key_state values (describe-key), by the names scenarios may use.
+KEY_STATES = {
+    'pending-activation': '1',
+    'enabled': '2',
+    'disabled': '3',
+    'pending-deletion': '4',
+    'pending-import': '5',
+}
+HYPERVISORS = ('kvm', 'xen')
 # What nova reports for each server status (vm_state, power_state).
 SERVER_STATES = {
     'ACTIVE': ('active', 1),
@@ -166,7 +178,7 @@ def normalise(raw):
     _keys(raw, 'scenario', (
         'project', 'region', 'availability_zone', 'users',
         'compute_version', 'timings', 'flavors', 'images', 'servers',
-        'volumes', 'description'))
+        'volumes', 'description', 'kms', 'page_size', 'faults'))
     out = {'description': raw.get('description') or ''}
     out['region'] = _str(raw.get('region', 'eu-de'), 'region')
     out['availability_zone'] = _str(
@@ -180,10 +192,82 @@ def normalise(raw):
     out['timings'] = _timings(raw.get('timings'))
     out['users'] = _users(raw.get('users'))
     out['project'] = _project(raw.get('project'), out)
+    out['page_size'] = _page_size(raw.get('page_size'))
+    out['kms'] = _kms(raw.get('kms'))
+    out['faults'] = _faults(raw.get('faults'))
     out['images'] = _images(raw.get('images'))
     out['flavors'] = _flavors(raw.get('flavors'))
     out['servers'] = _servers(raw.get('servers'), out)
     out['volumes'] = _volumes(raw.get('volumes'), out)
+    return out
+
+
+def _page_size(raw):
+    """Page sizes of server and volume lists (nova/cinder max_limit)."""
+    sizes = {'servers': DEFAULT_PAGE_SIZE, 'volumes': DEFAULT_PAGE_SIZE}
+    if raw is None:
+        return sizes
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = {'servers': raw, 'volumes': raw}
+    _keys(raw, 'page_size', sizes)
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, int) \
+                or value < 1:
+            raise ScenarioError('page_size.%s: expected an integer >= 1, '
+                                'got %r' % (key, value))
+        sizes[key] = value
+    return sizes
+
+
+def key_state(value, where):
+    """A KMS key_state "1".."5" from a digit or a KEY_STATES name."""
+    value = str(value)
+    if value in KEY_STATES.values():
+        return value
+    if value in KEY_STATES:
+        return KEY_STATES[value]
+    raise ScenarioError('%s: %r is not a key state (%s, or "1".."5")'
+                        % (where, value, ', '.join(KEY_STATES)))
+
+
+def _kms(raw):
+    """KMS: whether the catalog lists it, and its keys (CMKs)."""
+    raw = raw or {}
+    _keys(raw, 'kms', ('in_catalog', 'keys'))
+    keys, aliases = [], set()
+    for i, key in enumerate(_list(raw.get('keys'), 'kms.keys')):
+        where = 'kms.keys[%d]' % i
+        _keys(key, where, ('alias', 'id', 'state', 'description'),
+              required=('alias',))
+        alias = _str(key['alias'], where + '.alias')
+        if alias in aliases:
+            raise ScenarioError('%s: duplicate key alias %r' % (where, alias))
+        aliases.add(alias)
+        keys.append({
+            'alias': alias,
+            'id': _str(key.get('id') or ids.sim_id('kms-key', alias),
+                       where + '.id'),
+            'state': key_state(key.get('state', 'enabled'),
+                               where + '.state'),
+            'description': key.get('description') or ''})
+    _unique_ids(keys, 'kms.keys')
+    return {'in_catalog': _bool(raw.get('in_catalog', True),
+                                'kms.in_catalog'),
+            'keys': keys}
+
+
+def _faults(raw):
+    """Fault rules to install at start (checked by faults.FaultRule)."""
+    from otcclient_detach.simulator import faults as faults_mod
+    out = []
+    for i, spec in enumerate(_list(raw, 'faults')):
+        where = 'faults[%d]' % i
+        _keys(spec, where, faults_mod.FAULT_KEYS)
+        try:
+            faults_mod.FaultRule(**spec)
+        except (TypeError, ValueError) as exc:
+            raise ScenarioError('%s: %s' % (where, exc))
+        out.append(dict(spec))
     return out
 
 
@@ -335,7 +419,8 @@ def _servers(raw, out):
         _keys(srv, where, (
             'name', 'id', 'status', 'task_state', 'keep_task_state',
             'locked', 'root_device_name', 'metadata', 'image', 'flavor',
-            'availability_zone', 'created', 'key_name', 'description'),
+            'availability_zone', 'created', 'key_name', 'description',
+            'hypervisor', 'show_root_device_name'),
             required=('name',))
         name = _str(srv['name'], where + '.name')
         status = srv.get('status', 'ACTIVE')
@@ -360,7 +445,13 @@ def _servers(raw, out):
                 'metering.imagetype': props.get('__imagetype', 'gold'),
                 'os_bit': props.get('__os_bit', '64')})
         metadata.update(_str_map(srv.get('metadata'), where + '.metadata'))
-        root = srv.get('root_device_name', '/dev/vda')
+        hypervisor = srv.get('hypervisor', 'kvm')
+        if hypervisor not in HYPERVISORS:
+            raise ScenarioError('%s.hypervisor: %r is not one of %s' % (
+                where, hypervisor, ', '.join(HYPERVISORS)))
+        # Xen ECSs show their system disk as /dev/sda in the API.
+        root = srv.get('root_device_name',
+                       '/dev/sda' if hypervisor == 'xen' else '/dev/vda')
         if root is not None and not str(root).startswith('/dev/'):
             raise ScenarioError('%s.root_device_name: %r does not start with'
                                 ' /dev/' % (where, root))
@@ -383,7 +474,11 @@ def _servers(raw, out):
                                          out['availability_zone']),
             'created': srv.get('created', _DEFAULT_CREATED),
             'key_name': srv.get('key_name'),
-            'description': srv.get('description')})
+            'description': srv.get('description'),
+            'hypervisor': hypervisor,
+            'show_root_device_name': _bool(
+                srv.get('show_root_device_name', True),
+                where + '.show_root_device_name')})
     _unique_ids(servers, 'servers')
     return servers
 
@@ -407,6 +502,21 @@ def _server_ref(out, ref, where):
     return matches[0]
 
 
+def _volume_metadata(vol, out, where):
+    """The metadata, with EVS's encryption keys for ``encryption_key``."""
+    metadata = _str_map(vol.get('metadata'), where + '.metadata')
+    ref = vol.get('encryption_key')
+    if ref is not None:
+        found = [k for k in out['kms']['keys'] if ref in (k['alias'],
+                                                          k['id'])]
+        # An unknown key is allowed as an ID: a key KMS does not know.
+        cmkid = found[0]['id'] if found else _str(
+            ref, where + '.encryption_key')
+        metadata.update({'__system__encrypted': '1',
+                         '__system__cmkid': cmkid})
+    return metadata
+
+
 def _volumes(raw, out):
     volumes, seen, devices = [], {}, {}
     for i, vol in enumerate(_list(raw, 'volumes')):
@@ -415,7 +525,8 @@ def _volumes(raw, out):
             'name', 'id', 'size', 'bootable', 'multiattach', 'metadata',
             'volume_image_metadata', 'image', 'guest_refuses', 'status',
             'volume_type', 'availability_zone', 'description', 'created_at',
-            'attachments'), required=('name',))
+            'attachments', 'encryption_key', 'snapshot_fails'),
+            required=('name',))
         name = _str(vol['name'], where + '.name')
         vid = vol.get('id') or ids.sim_id(
             'volume', name, _occurrence(seen, 'volume', name))
@@ -492,7 +603,9 @@ def _volumes(raw, out):
                                 where + '.size')),
             'bootable': _bool(bootable, where + '.bootable'),
             'multiattach': multiattach,
-            'metadata': _str_map(vol.get('metadata'), where + '.metadata'),
+            'metadata': _volume_metadata(vol, out, where),
+            'snapshot_fails': _bool(vol.get('snapshot_fails', False),
+                                    where + '.snapshot_fails'),
             'volume_image_metadata': vim,
             'guest_refuses': _bool(vol.get('guest_refuses', False),
                                    where + '.guest_refuses'),

@@ -49,14 +49,15 @@ class Simulator:
     """
 
     def __init__(self, scenario=None, port=0, host='127.0.0.1',
-                 compute_version=None, tls=None, clock=None):
+                 compute_version=None, tls=None, clock=None,
+                 admin_token=None):
         self.state = state_mod.State(scenario, clock=clock,
                                      compute_version=compute_version)
-        self.faults = faults_mod.Faults()
+        self.faults = faults_mod.Faults(self.state.scenario['faults'])
         self.log = faults_mod.RequestLog(self.state.clock)
         self._stopping = threading.Event()
         self.app = app_mod.SimApp(self.state, self.faults, self.log,
-                                  self._stopping)
+                                  self._stopping, admin_token=admin_token)
         self.host = host
         self._wanted_port = port
         self._tls = tls
@@ -177,6 +178,16 @@ class Simulator:
         return self.state.project['id']
 
     @property
+    def admin_token(self):
+        """The token the ``/_sim`` control API asks for."""
+        return self.app.admin_token
+
+    @property
+    def control_headers(self):
+        """Headers for a request to the control API over HTTP."""
+        return {app_mod.ADMIN_TOKEN_HEADER: self.app.admin_token}
+
+    @property
     def cacert(self):
         """Certificate to trust when serving TLS, else None."""
         return self.cert_path
@@ -192,10 +203,13 @@ class Simulator:
         self.log.clear()
 
     def add_fault(self, method, path_regex, status=None, count=1,
-                  retry_after=None, latency=None, drop=False, service=None):
+                  retry_after=None, latency=None, drop=False, service=None,
+                  body=faults_mod.NO_BODY, content_type='application/json',
+                  carry_out=False):
         """Inject a fault; see :class:`faults.FaultRule`."""
         return self.faults.add(method, path_regex, status, count,
-                               retry_after, latency, drop, service)
+                               retry_after, latency, drop, service, body,
+                               content_type, carry_out)
 
     def clear_faults(self):
         self.faults.clear()
@@ -240,6 +254,14 @@ class Simulator:
     def job(self, job_id):
         return self.state.job(job_id)
 
+    def patch_key(self, alias_or_id, **fields):
+        """Change a KMS key, e.g. ``state='disabled'`` (or "3")."""
+        return dict(self.state.patch_key(alias_or_id, **fields))
+
+    def snapshot(self, snapshot_id):
+        with self.state.lock:
+            return copy.deepcopy(self.state.get_snapshot(snapshot_id))
+
     # -- client configuration ---------------------------------------------
 
     def clouds_config(self, cloud='otc-sim', volume_api_version='2',
@@ -282,21 +304,80 @@ class Simulator:
                           insecure=None, extra=None, auth_type='password'):
         """Write a clouds.yaml for this simulator; return its path.
 
+        The file is mode 0600 and starts with ``CLOUDS_YAML_MARKER``; a
+        file at ``path`` without that first line (or a symlink) is never
+        overwritten: ``ForeignFileError``.
+
         ``cacert`` None means the simulator's own certificate when
         serving TLS; pass False to leave it out.  ``extra`` is merged
         into the cloud's entry.
         """
         import yaml
+        path = os.fspath(path)
+        if os.path.lexists(path) and not written_by_us(path):
+            raise ForeignFileError(
+                'refusing to overwrite %s: otc-detach-sim did not write '
+                'that file (its first line is not "%s"); choose another '
+                'path' % (path, CLOUDS_YAML_MARKER))
         conf = self.clouds_config(cloud, volume_api_version, cacert,
                                   insecure, extra, auth_type)
-        path = os.fspath(path)
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
-        # It holds a password: readable by the owner only.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # It holds a password: readable by the owner only, also when the
+        # file existed (O_CREAT keeps an old mode); never via a symlink.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC |
+                     getattr(os, 'O_NOFOLLOW', 0), 0o600)
+        os.fchmod(fd, 0o600)
         with os.fdopen(fd, 'w', encoding='utf-8') as fh:
+            fh.write(CLOUDS_YAML_MARKER + '\n')
             yaml.safe_dump(conf, fh, default_flow_style=False)
         return path
+
+    def env_vars(self, volume_api_version='2', cacert=None):
+        """``OS_*`` variables for an env-var cloud.
+
+        openstacksdk names that cloud ``envvars`` and keeps the clouds
+        of the user's own clouds.yaml next to it.
+        """
+        conf = self.clouds_config('envvars', volume_api_version,
+                                  cacert)['clouds']['envvars']
+        env = {'OS_' + key.upper(): str(value)
+               for key, value in conf.pop('auth').items()}
+        env.update({'OS_' + key.upper(): str(value)
+                    for key, value in conf.items()})
+        return env
+
+
+class ForeignFileError(OSError):
+    """A clouds.yaml path holds a file the simulator did not write."""
+
+
+# First line of every clouds.yaml the simulator writes: it overwrites or
+# removes only files that start with it.
+CLOUDS_YAML_MARKER = ('# Written by otc-detach-sim for its simulated cloud;'
+                      ' rewritten or removed by it.')
+
+
+def written_by_us(path):
+    """Whether ``path`` is a regular file that starts with the marker."""
+    if os.path.islink(path) or not os.path.isfile(path):
+        return False
+    try:
+        with open(path, encoding='utf-8', errors='replace') as fh:
+            return fh.readline().rstrip('\n') == CLOUDS_YAML_MARKER
+    except OSError:
+        return False
+
+
+def remove_clouds_yaml(path):
+    """Remove a clouds.yaml the simulator wrote; True if removed."""
+    if not written_by_us(path):
+        return False
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _merge(target, extra):

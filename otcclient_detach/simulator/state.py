@@ -19,12 +19,17 @@ from otcclient_detach.simulator import scenario as scenario_mod
 
 # Server fields that patch_server() may change.
 SERVER_PATCHABLE = ('name', 'status', 'task_state', 'keep_task_state',
-                    'locked', 'root_device_name', 'metadata')
+                    'locked', 'root_device_name', 'metadata',
+                    'show_root_device_name')
 # Server statuses in which volumes may be attached or detached.
 DETACHABLE = ('ACTIVE', 'SHUTOFF', 'SHELVED', 'SHELVED_OFFLOADED')
 VOLUME_PATCHABLE = ('name', 'status', 'guest_refuses', 'multiattach',
                     'bootable', 'size', 'metadata', 'volume_image_metadata',
-                    'description')
+                    'description', 'snapshot_fails')
+KEY_PATCHABLE = ('state', 'description')
+# OTC's error text for os-start without a system disk (ECS error codes).
+NO_SYSTEM_DISK = ('No system disk found. Attach the system disk to the ECS '
+                  'and try again.')
 
 
 class SimError(Exception):
@@ -98,6 +103,11 @@ class State:
         self.volumes = {}
         self.jobs = {}
         self.tokens = {}
+        self.snapshots = {}
+        self.page_size = dict(sc['page_size'])
+        self.kms_in_catalog = sc['kms']['in_catalog']
+        self.keys = {k['id']: dict(k) for k in copy.deepcopy(
+            sc['kms']['keys'])}
         now = self.clock()
         for srv in copy.deepcopy(sc['servers']):
             srv['pending'] = None
@@ -207,6 +217,10 @@ class State:
             for det in [d for d in vol['detaches'] if d['due'] <= now]:
                 vol['detaches'].remove(det)
                 self._finish_detach(vol, det)
+        for snap in self.snapshots.values():
+            if snap['status'] == 'creating' and snap['due'] <= now:
+                snap['status'] = 'error' if snap['fails'] else 'available'
+                snap['updated_at'] = isotime(snap['due'])
 
     def _finish_detach(self, vol, det):
         job = self.jobs.get(det['job_id'])
@@ -329,9 +343,79 @@ class State:
                 srv['task_state'] = 'powering-off'
             else:
                 self._check_actionable(srv, 'start', ('SHUTOFF',))
+                if not self.has_system_disk(srv):
+                    raise SimError(400, 'badRequest', NO_SYSTEM_DISK,
+                                   'Ecs.0105')
                 srv['task_state'] = 'powering-on'
             srv['pending'] = self._power_op(srv['task_state'], now)
             srv['updated'] = isotime(now)
+
+    def has_system_disk(self, srv):
+        """Whether a volume is attached at the server's root device."""
+        root = srv['root_device_name']
+        return root is not None and any(
+            a['device'] == root for _, a in self.server_volumes(srv['id']))
+
+    # -- snapshots (EVS, cinder API) -----------------------------------------
+
+    def create_snapshot(self, volume_id, name=None, description=None,
+                        force=False):
+        """Cinder's create: available volumes, in-use ones with force."""
+        with self.lock:
+            self._advance()
+            vol = self.get_volume(volume_id)
+            status = self.volume_status(vol)
+            if status not in ('available', 'in-use') or (
+                    status == 'in-use' and not force):
+                raise SimError(400, 'badRequest', 'Invalid volume: Volume '
+                               '%s status must be available, but current '
+                               'status is: %s.' % (vol['id'], status))
+            now = self.clock()
+            snap = {'id': str(uuid.uuid4()), 'volume_id': vol['id'],
+                    'name': name, 'description': description,
+                    'size': vol['size'], 'status': 'creating',
+                    'created_at': isotime(now), 'updated_at': None,
+                    'metadata': {}, 'fails': vol['snapshot_fails'],
+                    'due': now + self.timings['snapshot_seconds']}
+            self.snapshots[snap['id']] = snap
+            return snap
+
+    def get_snapshot(self, snapshot_id):
+        with self.lock:
+            self._advance()
+            if snapshot_id not in self.snapshots:
+                raise NotFound('Snapshot %s could not be found.'
+                               % snapshot_id)
+            return self.snapshots[snapshot_id]
+
+    def list_snapshots(self):
+        with self.lock:
+            self._advance()
+            return list(self.snapshots.values())
+
+    # -- KMS ------------------------------------------------------------------
+
+    def find_key(self, ref):
+        """A KMS key by ID or alias; None when KMS does not know it."""
+        with self.lock:
+            if ref in self.keys:
+                return self.keys[ref]
+            found = [k for k in self.keys.values() if k['alias'] == ref]
+            return found[0] if found else None
+
+    def patch_key(self, ref, **fields):
+        with self.lock:
+            key = self.find_key(ref)
+            if key is None:
+                raise NotFound('Key %s could not be found.' % ref)
+            for name, value in _patch_items('key', fields, KEY_PATCHABLE):
+                if name == 'state':
+                    try:
+                        value = scenario_mod.key_state(value, 'state')
+                    except scenario_mod.ScenarioError as exc:
+                        raise ValueError(str(exc))
+                key[name] = value
+            return key
 
     # -- jobs ---------------------------------------------------------------
 
@@ -452,7 +536,13 @@ class State:
                                           for d in vol['detaches']]
                 volumes.append(item)
             jobs = [self.job(j) for j in self.jobs]
-            return {'project': self.project, 'region': self.region,
+            snapshots = [{k: v for k, v in snap.items() if k != 'due'}
+                         for snap in self.snapshots.values()]
+            return {'snapshots': copy.deepcopy(snapshots),
+                    'kms': {'in_catalog': self.kms_in_catalog,
+                            'keys': copy.deepcopy(list(self.keys.values()))},
+                    'page_size': dict(self.page_size),
+                    'project': self.project, 'region': self.region,
                     'compute_version': self.compute_version,
                     'timings': dict(self.timings), 'servers': servers,
                     'volumes': volumes, 'images': copy.deepcopy(self.images),

@@ -5,6 +5,7 @@
 ``self.state``.
 """
 
+from otcclient_detach.simulator import paging
 from otcclient_detach.simulator import views
 from otcclient_detach.simulator.http_util import base_url
 from otcclient_detach.simulator.http_util import HTTPError
@@ -28,6 +29,7 @@ class StorageAPI:
             v for v in versions if v['id'] == api + '.0']})
 
     def _volumes(self, request):
+        """One page of the filtered list, and its ``volumes_links``."""
         args = request.args
         volumes = self.state.list_volumes()
         if args.get('name'):
@@ -41,26 +43,24 @@ class StorageAPI:
                 raise HTTPError(404, 'Marker %s could not be found.'
                                 % args['marker'])
             volumes = volumes[ids.index(args['marker']) + 1:]
-        if args.get('limit'):
-            try:
-                volumes = volumes[:int(args['limit'])]
-            except ValueError:
-                raise HTTPError(400, 'limit must be an integer')
-        return volumes
+        return paging.page(request, volumes, 'volumes',
+                           self.state.page_size['volumes'])
 
     def on_volumes(self, request, api):
         base = base_url(request)
-        return json_response({'volumes': [
+        volumes, links = self._volumes(request)
+        return json_response(dict({'volumes': [
             views.volume_summary(self.state, base, api, v)
-            for v in self._volumes(request)]})
+            for v in volumes]}, **links))
 
     def on_volumes_detail(self, request, api):
         base = base_url(request)
         with self.state.lock:
-            return json_response({'volumes': [
+            volumes, links = self._volumes(request)
+            return json_response(dict({'volumes': [
                 views.volume_detail(self.state, base, api, v,
                                     request.microversion)
-                for v in self._volumes(request)]})
+                for v in volumes]}, **links))
 
     def on_volume(self, request, api, vid):
         with self.state.lock:

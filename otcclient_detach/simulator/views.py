@@ -216,7 +216,9 @@ def server_detail(state, base, api, srv, mv):
     }
     if _at_least(mv, (2, 3)):
         out.update({
-            'OS-EXT-SRV-ATTR:root_device_name': srv['root_device_name'],
+            'OS-EXT-SRV-ATTR:root_device_name': (
+                srv['root_device_name'] if srv['show_root_device_name']
+                else None),
             'OS-EXT-SRV-ATTR:hostname': srv['name'],
             'OS-EXT-SRV-ATTR:reservation_id': 'r-%s' % host[:8],
             'OS-EXT-SRV-ATTR:launch_index': 0,

@@ -14,7 +14,8 @@ from otcclient_detach.simulator import ids
 from otcclient_detach.simulator import state as state_mod
 
 
-PORTS = {'identity': 5000, 'compute': 8774, 'volume': 8776, 'image': 9292}
+PORTS = {'identity': 5000, 'compute': 8774, 'volume': 8776, 'image': 9292,
+         'kms': 9311}
 
 
 class FakeClock:
@@ -28,6 +29,19 @@ class FakeClock:
         self.now += seconds
 
 
+class AdminClient(Client):
+    """werkzeug's Client, sending the admin token to the control API."""
+
+    def __init__(self, application, admin_token):
+        super().__init__(application)
+        self.admin_token = admin_token
+
+    def open(self, *args, **kwargs):
+        headers = dict(kwargs.pop('headers', None) or {})
+        headers.setdefault(app_mod.ADMIN_TOKEN_HEADER, self.admin_token)
+        return super().open(*args, headers=headers, **kwargs)
+
+
 class SimAppTestCase(testtools.TestCase):
     compute_version = None
 
@@ -37,8 +51,10 @@ class SimAppTestCase(testtools.TestCase):
         self.state = state_mod.State(None, clock=self.clock,
                                      compute_version=self.compute_version)
         self.app = app_mod.SimApp(self.state, ports=PORTS)
-        # One client per service port, as OTC has one host per service.
-        self.clients = {name: Client(self.app.service_app(name))
+        # One client per service port, as OTC has one host per service;
+        # each sends the admin token to the control API.
+        self.clients = {name: AdminClient(self.app.service_app(name),
+                                          self.app.admin_token)
                         for name in app_mod.SERVICE_NAMES}
         self.client = self.clients['identity']
         self.pid = self.state.project['id']
@@ -130,7 +146,8 @@ class TestIdentity(SimAppTestCase):
             'volumev2': 'http://localhost:8776/v2/%s' % self.pid,
             'volumev3': 'http://localhost:8776/v3/%s' % self.pid,
             'block-storage': 'http://localhost:8776/v3/%s' % self.pid,
-            'image': 'http://localhost:9292/v2'}, urls)
+            'image': 'http://localhost:9292/v2',
+            'kms': 'http://localhost:%d/v1.0' % PORTS['kms']}, urls)
         for entry in token['catalog']:
             self.assertEqual('public', entry['endpoints'][0]['interface'])
             self.assertEqual('eu-de', entry['endpoints'][0]['region'])
@@ -879,3 +896,16 @@ class TestFaultsAndLog(SimAppTestCase):
         self.assertEqual(409, self.client.get(
             '/_sim/volumes/dup-disk').status_code)
         self.assertEqual(404, self.client.get('/_sim/nothing').status_code)
+
+    def test_control_api_needs_the_admin_token(self):
+        plain = Client(self.app)
+        for method, path in (('GET', '/_sim/state'),
+                             ('POST', '/_sim/faults'),
+                             ('DELETE', '/_sim/requests')):
+            resp = plain.open(path, method=method)
+            self.assertEqual(403, resp.status_code, path)
+            self.assertIn('X-Sim-Admin-Token', resp.json['error'])
+            resp = plain.open(path, method=method, headers={
+                'X-Sim-Admin-Token': self.app.admin_token + 'x'})
+            self.assertEqual(403, resp.status_code, path)
+        self.assertEqual([], self.app.faults.rules())

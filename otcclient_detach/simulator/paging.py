@@ -1,0 +1,41 @@
+"""Paging of list calls, the way nova and cinder do it.
+
+Both cut a list at ``limit`` (at most the configured maximum, nova's
+``[api]max_limit`` and cinder's ``osapi_max_limit``, 1000 by default;
+the scenario's ``page_size``) and add ``<collection>_links`` with a
+``rel: next`` link when the page is full.  The next link repeats the
+request's own URL and parameters with ``marker`` set to the last item's
+ID.
+"""
+
+from urllib.parse import urlencode
+
+from otcclient_detach.simulator.http_util import HTTPError
+
+
+def limit_of(request, max_limit):
+    """The page size asked for, capped at ``max_limit``; 400 if bad."""
+    raw = request.args.get('limit')
+    if raw is None or raw == '':
+        return max_limit
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise HTTPError(400, 'limit param must be an integer')
+    if limit < 0:
+        raise HTTPError(400, 'limit param must be positive')
+    return min(limit, max_limit)
+
+
+def page(request, items, collection, max_limit):
+    """Return (items of this page, {"<collection>_links": [...]} or {})."""
+    limit = limit_of(request, max_limit)
+    items = items[:limit]
+    if not items or len(items) < limit:
+        return items, {}
+    # Like nova and cinder: the request's own parameters, new marker.
+    args = [(k, v) for k, v in request.args.items(multi=True)
+            if k != 'marker']
+    args.append(('marker', items[-1]['id']))
+    href = '%s?%s' % (request.base_url, urlencode(args))
+    return items, {collection + '_links': [{'rel': 'next', 'href': href}]}
