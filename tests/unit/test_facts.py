@@ -11,6 +11,7 @@ import testtools
 from tests.unit import fakes
 
 from otcclient_detach import cloud
+from otcclient_detach import errors
 from otcclient_detach import facts
 from otcclient_detach import model
 
@@ -91,7 +92,7 @@ class TestServerResolution(GathererTestCase):
         name = '0b5e8a3c-1d2f-4a6b-9c8d-7e6f5a4b3c2d'
         self.cloud.compute.route('GET', '/servers/%s' % name, status=403,
                                  body=fakes.nova_error(403, 'Forbidden'))
-        e = self.assertRaises(cloud.CloudError, self.gatherer.server, name)
+        e = self.assertRaises(errors.CloudError, self.gatherer.server, name)
         self.assertEqual(403, e.status)
         self.assertEqual(1, len(self.cloud.sent()))
 
@@ -368,7 +369,7 @@ class TestOsInfo(GathererTestCase):
         del self.cloud.volumes[self.system['id']]['volume_image_metadata']
         self.cloud.image.route('GET', '/images/img-1', status=500,
                                body=fakes.nova_error(500, 'boom'))
-        e = self.assertRaises(cloud.CloudError, self.os_info)
+        e = self.assertRaises(errors.CloudError, self.os_info)
         self.assertEqual(500, e.status)
 
     def test_from_server_metadata_without_image_request(self):
@@ -477,43 +478,41 @@ class TestErrorFrom(testtools.TestCase):
     def test_nova_style_with_custom_errno(self):
         message = ("Cannot 'detach_volume' instance abc while it is in "
                    "task_state powering-off")
-        e = cloud.error_from(fakes.response(
-            409, fakes.nova_error(409, message, errno='0101046'),
-            url='https://ecs/x'))
+        e = errors.error_from(fakes.response(
+            409, fakes.nova_error(409, message, errno='0101046')))
         self.assertEqual(409, e.status)
         self.assertEqual(message, e.message)
         self.assertIsNone(e.code)
         self.assertEqual('0101046', e.errno)
-        self.assertEqual('https://ecs/x', e.url)
-        self.assertEqual(cloud.HINTS['0101046'], e.hint)
+        self.assertEqual(errors.HINTS['0101046'], e.hint)
         self.assertEqual('%s (HTTP 409, 0101046). Hint: %s' % (
-            message, cloud.HINTS['0101046']), str(e))
+            message, errors.HINTS['0101046']), str(e))
 
     def test_nova_style_without_errno(self):
-        e = cloud.error_from(fakes.response(
+        e = errors.error_from(fakes.response(
             404, fakes.nova_error(404, 'volume_id not found: v')))
         self.assertEqual('volume_id not found: v', e.message)
         self.assertIsNone(e.hint)
         self.assertEqual('volume_id not found: v (HTTP 404)', str(e))
 
     def test_otc_style(self):
-        e = cloud.error_from(fakes.response(
+        e = errors.error_from(fakes.response(
             400, fakes.otc_error('Ecs.0100', 'ECS status is not valid.')))
         self.assertEqual(400, e.status)
         self.assertEqual('Ecs.0100', e.code)
         self.assertEqual('ECS status is not valid.', e.message)
-        self.assertEqual(cloud.HINTS['Ecs.0100'], e.hint)
+        self.assertEqual(errors.HINTS['Ecs.0100'], e.hint)
         self.assertIn('(HTTP 400, Ecs.0100). Hint: ', str(e))
 
     def test_flat_message(self):
-        e = cloud.error_from(fakes.response(
+        e = errors.error_from(fakes.response(
             429, {'message': 'Too many requests', 'code': 'Common.1503'}))
         self.assertEqual('Too many requests', e.message)
         self.assertEqual('Common.1503', e.code)
         self.assertIn('flow control', str(e))
 
     def test_html_body(self):
-        e = cloud.error_from(fakes.response(
+        e = errors.error_from(fakes.response(
             502, text='  <html><body>Bad Gateway</body></html>\n'))
         self.assertEqual(502, e.status)
         self.assertEqual('<html><body>Bad Gateway</body></html>', e.message)
@@ -521,20 +520,20 @@ class TestErrorFrom(testtools.TestCase):
         self.assertIsNone(e.errno)
 
     def test_long_text_is_cut(self):
-        e = cloud.error_from(fakes.response(500, text='x' * 1000))
+        e = errors.error_from(fakes.response(500, text='x' * 1000))
         self.assertEqual(300, len(e.message))
 
     def test_empty_body_uses_reason(self):
-        e = cloud.error_from(fakes.response(503))
+        e = errors.error_from(fakes.response(503))
         self.assertEqual('Service Unavailable', e.message)
         self.assertEqual('Service Unavailable (HTTP 503)', str(e))
 
     def test_nothing_at_all(self):
-        e = cloud.error_from(fakes.response(500, reason=''))
+        e = errors.error_from(fakes.response(500, reason=''))
         self.assertEqual('no message', e.message)
 
     def test_json_without_message(self):
-        e = cloud.error_from(fakes.response(400, {'badRequest': {}}))
+        e = errors.error_from(fakes.response(400, {'badRequest': {}}))
         self.assertEqual(400, e.status)
         self.assertTrue(e.message)
 
@@ -556,7 +555,7 @@ class TestRequest(testtools.TestCase):
     def test_error_raises_cloud_error(self):
         self.proxy.route('DELETE', '/x', status=409, body=fakes.nova_error(
             409, 'busy', errno='0101046'))
-        e = self.assertRaises(cloud.CloudError, cloud.request, self.proxy,
+        e = self.assertRaises(errors.CloudError, cloud.request, self.proxy,
                               'DELETE', '/x')
         self.assertEqual('0101046', e.errno)
 

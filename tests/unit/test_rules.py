@@ -312,7 +312,7 @@ class TestStoppedServer(RulesTestCase):
         for root, device in DEVICES:
             facts = make_facts(status='SHUTOFF', root_device_name=root,
                                device=device, os=None)
-            self.assertFalse(rules.needs_os(facts.server, facts.volume),
+            self.assertFalse(model.needs_os(facts.server, facts.volume),
                              describe(facts))
 
 
@@ -329,7 +329,7 @@ class TestNeedsOs(testtools.TestCase):
         for status, holders, expected in cases:
             facts = make_facts(status=status, attached_to=holders, os=None)
             self.assertEqual(
-                expected, rules.needs_os(facts.server, facts.volume),
+                expected, model.needs_os(facts.server, facts.volume),
                 describe(facts))
 
 
@@ -649,8 +649,8 @@ class TestStopFirst(RulesTestCase):
 
     def test_no_os_needed(self):
         facts = make_facts()
-        self.assertTrue(rules.needs_os(facts.server, facts.volume))
-        self.assertFalse(rules.needs_os(facts.server, facts.volume,
+        self.assertTrue(model.needs_os(facts.server, facts.volume))
+        self.assertFalse(model.needs_os(facts.server, facts.volume,
                                         stop_first=True))
 
     def test_error_state_is_not_made_stopped(self):
