@@ -5,6 +5,7 @@ an ID first and then lists), a name that is not a UUID is listed at once,
 and the OS is asked for only when a rule needs it (a running ECS).
 """
 
+import logging
 import re
 import uuid
 
@@ -13,6 +14,8 @@ from osc_lib import exceptions
 from otcclient_detach import cloud
 from otcclient_detach import errors
 from otcclient_detach import model
+
+LOG = logging.getLogger(__name__)
 
 #: OTC's compute API goes up to 2.60; 2.3 brings root_device_name and
 #: task_state, 2.9 brings ``locked``.
@@ -255,6 +258,11 @@ class Gatherer(object):
     def gather(self, server_ref, volume_refs, stop_first=False):
         """Facts for detaching each of ``volume_refs`` from one server."""
         server = self.server(server_ref)
+        LOG.info('Server %s (%s): status %s, task_state %s, locked %s, '
+                 'root_device_name %s (from the compute API, microversion '
+                 '%s)', server.label, server.id, server.status,
+                 server.task_state, server.locked, server.root_device_name,
+                 self.microversion)
         facts = []
         os_found = None
         seen = set()
@@ -264,12 +272,20 @@ class Gatherer(object):
             if volume.id in seen:
                 continue
             seen.add(volume.id)
+            LOG.info('Volume %s (%s): status %s, attached to %s, %s disk '
+                     '(from the block storage API)', volume.label, volume.id,
+                     volume.status, ', '.join(
+                         '%s as %s' % (a.server_id, a.device)
+                         for a in volume.attachments) or 'nothing',
+                     'SCSI' if volume.is_scsi else 'VBD')
             fact = model.Facts(server, volume)
             if volume.attachment_to(server.id) is None:
                 self._name_other_servers(volume)
             if model.needs_os(server, volume, stop_first):
                 if os_found is None:
                     os_found = self.os_info(server, volume)
+                    LOG.info("OS '%s' (type %s) from %s", os_found.version,
+                             os_found.os_type, os_found.source)
                 fact.os = os_found
             facts.append(fact)
         return facts

@@ -583,3 +583,46 @@ class TestNativeApi(DetachTestCase):
         self.assertEqual(1, status)
         self.assertIn('disk busy', self.stderr)
         self.assertIn('Ecs.0102', self.stderr)
+
+
+class TestHelpFirstScreen(DetachTestCase):
+    """``--help`` at 80 columns: the first 25 lines say what matters."""
+
+    def setUp(self):
+        super(TestHelpFirstScreen, self).setUp()
+        self.useFixture(fixtures.EnvironmentVariable('COLUMNS', '80'))
+        self.help = self.cmd.get_parser(
+            'openstack server volume detach-otc').format_help()
+        self.first = self.help.splitlines()[:25]
+
+    def test_synopsis_description_and_most_used_options(self):
+        text = '\n'.join(self.first)
+        self.assertTrue(self.first[0].startswith(
+            'usage: openstack server volume detach-otc'), self.first[0])
+        self.assertIn("Detach volumes from a server, only when OTC's rules "
+                      "allow it.", text)
+        for option in ('--dry-run', '--force', '--wait', '--stop-server'):
+            self.assertIn('\n  %s ' % option, text, option)
+
+    def test_synopsis_names_our_options_before_the_formatters(self):
+        usage = self.help[:self.help.index('\n\n')]
+        self.assertNotIn('-f {', usage)
+        self.assertNotIn('--sort-column', usage)
+        # Every option of ours (the 'options:' section) is in the synopsis.
+        section = self.help.split('\noptions:\n', 1)[1].split('\n\n')[0]
+        ours = [line.split()[0].rstrip(',') for line in section.splitlines()
+                if line.startswith('  -')]
+        self.assertEqual(9, len(ours), ours)
+        for option in ours:
+            self.assertIn('[%s' % option, usage)
+        self.assertIn('<output options>', usage)
+        self.assertTrue(usage.rstrip().endswith(
+            '<server> <volume> [<volume> ...]'), usage)
+
+    def test_rules_come_after_the_options(self):
+        self.assertGreater(self.help.index('- attached:'),
+                           self.help.index('--force-detach  '))
+
+    def test_lines_fit(self):
+        for line in self.help.splitlines():
+            self.assertLessEqual(len(line), 80, line)

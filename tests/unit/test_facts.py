@@ -1,8 +1,10 @@
-"""Tests for otcclient_detach.facts (gathering) and cloud (error bodies).
+"""Tests for otcclient_detach.facts (gathering) and errors (error bodies).
 
 The gatherer must resolve names and IDs the way OSC does but with fewer
 requests, pick the OS from the best source there is, and ask for the OS
-only when a rule needs it (a running ECS); see otc-facts.md.
+only when a rule needs it (a running ECS): ECS API reference, "Detaching
+a Disk from an ECS", Constraints, and IMS "External Image File Formats
+and Supported OSs".
 """
 
 from keystoneauth1 import exceptions as ks_exceptions

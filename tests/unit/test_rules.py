@@ -1,8 +1,8 @@
 """Tests for otcclient_detach.rules: OTC's rules as pure functions.
 
 The expectations come from the seed ("Detaching a Disk from an ECS",
-Constraints) and OTC's user guide as summarised in
-shared/reference/otc-facts.md: from a stopped ECS any disk goes; from a
+Constraints) and OTC's ECS user guide ("Detaching an EVS Disk from a
+Running ECS"): from a stopped ECS any disk goes; from a
 running one only data disks, only on a listed OS, never a SCSI disk of a
 Windows ECS; never while a task runs or the ECS is locked.
 """

@@ -1,4 +1,4 @@
-"""The safety property (issue #5, part 5), over a generated table.
+"""The safety property, over a generated table.
 
 The command runs in python-openstackclient's fake application over a
 :class:`tests.unit.fakes.FakeCloud` (as in test_command.py) for each
@@ -6,7 +6,8 @@ combination of server status x task state x lock x root device x the
 disk's device x OS string x OS type x SCSI/VBD x where the disk is
 attached x flags, drawn by hypothesis (and, for the system disk of a
 running ECS, as an explicit product).  The verdict is computed here from
-OTC's rules as otc-facts.md states them, not with the code under test:
+OTC's rules as its documentation states them (doc/source/rules.rst), not
+with the code under test:
 
 * a DELETE is sent iff the disk is attached to the server and either
   every rule passes or --force was given (never with --dry-run, never a
@@ -47,7 +48,7 @@ LOCKS = (False, True, None)  # None: the cloud did not say (< 2.9)
 ROOTS = ('/dev/vda', '/dev/sda', '/dev/xvda', None)
 DEVICES = ('/dev/vda', '/dev/sda', '/dev/xvda', '/dev/vdb', '/dev/sdc')
 #: On OTC's lists (IMS "External Image File Formats and Supported OSs"
-#: and the seed's Table 1) or not, as otc-facts.md says.
+#: and the seed's Table 1) or not.
 LISTED = (fakes.LINUX_OS, fakes.WINDOWS_OS, 'Ubuntu 18.04 server 64bit',
           'Windows Server 2019 Datacenter 64bit')
 UNLISTED = (fakes.UNLISTED_OS, 'Windows 95', 'OpenBSD 7.3')

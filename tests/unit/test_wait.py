@@ -2,7 +2,8 @@
 
 A DELETE only starts a detach; it is done when the volume has left the
 server's attachment list and it failed when the cloud rolled it back to
-``in-use`` (otc-facts.md, "The detach calls").  No test sleeps: every
+``in-use`` (nova API reference, "Detach a volume from an instance";
+tempest waits so).  No test sleeps: every
 poller gets a fake clock.
 """
 
@@ -749,3 +750,23 @@ class TestNativeEndpoint(testtools.TestCase):
         url = 'https://ecs.catalog.example/v1/%s/' % fakes.PROJECT_ID
         ecs = detach.native_endpoint(self.compute(FakeSession(url)))
         self.assertEqual(url.rstrip('/'), ecs.endpoint_override)
+
+
+class TestOperationOutcomeLines(OperationTestCase):
+
+    def test_without_wait_the_detach_is_accepted_not_done(self):
+        self.assertEqual(0, self.operation().run())
+        self.assertEqual(
+            "Detach of volume data-1 accepted; the cloud may still roll it "
+            "back: follow it with 'openstack server volume list web-1', or "
+            "use --wait.", self.said())
+        self.assertEqual(2, len(self.stderr.getvalue().splitlines()))
+
+    def test_messages_wrap_at_79_columns(self):
+        self.cloud.compute.route('DELETE', self.attachment_url(self.data1),
+                                 status=202, body='')
+        self.cloud.volumes[self.data1['id']]['status'] = 'error_detaching'
+        self.operation(wait=True).run()
+        for line in self.stderr.getvalue().splitlines():
+            self.assertLessEqual(len(line), 79, line)
+        self.assertIn('1 of 1 volume failed to detach.', self.said())
