@@ -61,8 +61,7 @@ def _server_from(body):
 def _volume_from(body):
     attachments = [
         model.Attachment(server_id=a.get('server_id'),
-                         device=a.get('device'),
-                         attachment_id=a.get('attachment_id') or a.get('id'))
+                         device=a.get('device'))
         for a in body.get('attachments') or []]
     return model.Volume(
         id=body['id'],
@@ -71,7 +70,6 @@ def _volume_from(body):
         attachments=attachments,
         metadata=body.get('metadata') or {},
         image_metadata=body.get('volume_image_metadata') or {},
-        multiattach=bool(body.get('multiattach')),
     )
 
 

@@ -15,7 +15,6 @@ ROOT_DEVICES = ('/dev/sda', '/dev/vda')
 class Attachment:
     server_id: str
     device: Optional[str] = None
-    attachment_id: Optional[str] = None
     #: Filled only where a message needs it (another server's name).
     server_name: Optional[str] = None
 
@@ -53,7 +52,6 @@ class Volume:
     attachments: List[Attachment] = dataclasses.field(default_factory=list)
     metadata: dict = dataclasses.field(default_factory=dict)
     image_metadata: dict = dataclasses.field(default_factory=dict)
-    multiattach: bool = False
 
     @property
     def label(self):

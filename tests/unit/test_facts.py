@@ -235,14 +235,11 @@ class TestVolumeResolution(GathererTestCase):
             os_version=fakes.LINUX_OS, os_type='Linux', multiattach=True)
         found = self.gatherer.volume_by_id(volume['id'])
         self.assertEqual('in-use', found.status)
-        self.assertTrue(found.multiattach)
         self.assertTrue(found.is_scsi)
         self.assertEqual({'__os_version': fakes.LINUX_OS,
                           '__os_type': 'Linux'}, found.image_metadata)
         attachment = found.attachment_to(server['id'])
         self.assertEqual('/dev/vdb', attachment.device)
-        self.assertEqual(volume['attachments'][0]['attachment_id'],
-                         attachment.attachment_id)
 
     def test_attachments_lists_nova_entries(self):
         server = self.cloud.add_server('web-1')

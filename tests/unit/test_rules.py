@@ -66,11 +66,9 @@ def make_facts(status='ACTIVE', task_state=None, locked=False,
         attachments=[
             model.Attachment(
                 server_id=sid,
-                device=device if sid == SERVER_ID else '/dev/vdc',
-                attachment_id='att-%s' % sid)
+                device=device if sid == SERVER_ID else '/dev/vdc')
             for sid in attached_to],
-        metadata=dict(volume_metadata or {}),
-        multiattach=len(attached_to) > 1)
+        metadata=dict(volume_metadata or {}))
     return model.Facts(server, volume, os)
 
 

@@ -153,8 +153,7 @@ class TestWaitDetached(testtools.TestCase):
 
     def test_multiattach_in_use_for_other_server_only_is_not_rollback(self):
         other = fakes.model_volume('v1', status='in-use',
-                                   attached_to=(OTHER_SERVER_ID,),
-                                   multiattach=True)
+                                   attached_to=(OTHER_SERVER_ID,))
         # Nova still lists it for a while, the volume no longer does.
         g = ScriptedGatherer([{'v1': other}] * 5 + [gone('v1')])
         self.assertEqual({'v1': (wait.DETACHED, None)}, self.wait(g))
