@@ -7,7 +7,6 @@ words what the user reads about it.  No I/O.
 """
 
 import http.client
-import re
 import socket
 import ssl
 
@@ -231,7 +230,7 @@ def connection_failure(error, auth_url=None):
     root = _connection_error(error)
     if root is None:
         return None
-    url = _url_in(str(root))
+    url = _url_of(error)
     at_auth = not url or not auth_url or \
         url.rstrip('/').startswith(auth_url.rstrip('/'))
     if at_auth:
@@ -258,14 +257,16 @@ def connection_failure(error, auth_url=None):
     return 'Cannot reach %s: %s (retried)' % (where, reason)
 
 
-#: keystoneauth names the URL it failed to reach in its message; this is
-#: the only text read, and only to say where, never what.
-_URL = re.compile(r'https?://[^\s:/]+(:\d+)?[^\s:]*')
+def _url_of(error):
+    """The URL whose request failed (without its query), or None.
 
-
-def _url_in(text):
-    found = _URL.search(text)
-    return found.group(0) if found else None
+    requests' exception carries the request it failed to send.
+    """
+    for current in _chain(error):
+        url = getattr(getattr(current, 'request', None), 'url', None)
+        if isinstance(url, str):
+            return url.split('?', 1)[0]
+    return None
 
 
 def transient_auth_failure(error):

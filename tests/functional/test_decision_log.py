@@ -18,8 +18,10 @@ class TestDecisionLog(base.SimulatorTestCase):
         self.assertRegex(log, r"OS '[^']+' \(type \w+\) from the "
                               r"volume_image_metadata of system disk ")
         for rule in ('attached', 'server-status', 'task-state', 'locked',
-                     'system-disk', 'os-supported', 'windows-scsi'):
+                     'system-disk', 'os-supported'):
             self.assertIn('Volume web-data-1: rule %s: pass (' % rule, log)
+        self.assertIn('Volume web-data-1: rule windows-scsi: n/a (not a '
+                      'Windows ECS (VBD disk))', log)
         self.assertIn('Volume web-data-1: rule guest-prepare: remind (', log)
         self.assertIn('Sending DELETE /servers/%s/os-volume_attachments/%s '
                       '(once; a write is never retried)' % (

@@ -23,7 +23,7 @@ def _listener():
     return sock
 
 
-class TestConnectionFailures(testtools.TestCase):
+class ConnectionTestCase(testtools.TestCase):
 
     def fail_with(self, url, timeout=5):
         e = self.assertRaises(
@@ -46,6 +46,9 @@ class TestConnectionFailures(testtools.TestCase):
         thread.start()
         self.addCleanup(thread.join, 5)
         return 'http://127.0.0.1:%d/x' % sock.getsockname()[1]
+
+
+class TestConnectionFailures(ConnectionTestCase):
 
     def test_refused_never_reached_the_cloud(self):
         sock = _listener()
@@ -90,3 +93,26 @@ class TestConnectionFailures(testtools.TestCase):
     def test_answers_are_never_in_flight(self):
         self.assertFalse(errors.may_still_happen(errors.CloudError(503, 'x')))
         self.assertFalse(errors.may_still_happen(ValueError('x')))
+
+
+class TestConnectionFailureMessage(ConnectionTestCase):
+
+    def test_names_the_endpoint_that_failed(self):
+        sock = _listener()
+        port = sock.getsockname()[1]
+        sock.close()
+        url = 'http://127.0.0.1:%d/ecs/v2.1/p/servers/detail' % port
+        e = self.fail_with(url + '?name=web-1')
+        self.assertEqual(
+            'Cannot reach the cloud at %s: Connection refused (retried)' %
+            url, errors.connection_failure(e, 'http://127.0.0.1:1/v3'))
+
+    def test_at_the_auth_url_it_says_so(self):
+        sock = _listener()
+        port = sock.getsockname()[1]
+        sock.close()
+        auth_url = 'http://127.0.0.1:%d/v3' % port
+        e = self.fail_with(auth_url + '/auth/tokens')
+        self.assertTrue(errors.connection_failure(e, auth_url).startswith(
+            'Cannot reach the cloud at %s (auth_url): Connection refused. '
+            'Check auth_url' % auth_url))
