@@ -67,6 +67,13 @@ class TestHelpText(testtools.TestCase):
                              'and guest-prepare apply to a running'),
                       squash(self.text))
 
+    def test_force_help_lists_the_forceable_rules_of_the_table(self):
+        self.assertEqual(
+            'server-status, task-state, locked, system-disk, os-supported '
+            'and windows-scsi', render.forceable_rules())
+        self.assertEqual([r.id for r in rules.RULES if r.forceable],
+                         list(rules.FORCEABLE))
+
     def test_says_why_attached_stops_the_others(self):
         self.assertIn(squash(rules.NOT_JUDGED), squash(self.text))
 
