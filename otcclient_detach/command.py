@@ -25,88 +25,98 @@ def positive_int(text):
     return value
 
 
-def check_conflicts(parser, args):
-    """Usage errors (exit 2) for options that make no sense together."""
+def conflict(args):
+    """What is wrong with these options together, and what to do; or None.
+
+    Options that make no sense together are a usage error (exit 2).
+    """
     waits = args.wait or args.stop_server or args.api == 'native'
     conflicts = [
-        (args.dry_run and args.stop_server, '--dry-run with --stop-server'),
-        (args.dry_run and args.wait, '--dry-run with --wait'),
+        (args.dry_run and args.stop_server,
+         '--dry-run changes nothing, so it stops no server; drop '
+         '--stop-server (the report judges a running ECS as the stopped '
+         'one it would make of it only without --dry-run)'),
+        (args.dry_run and args.wait,
+         '--dry-run changes nothing, so there is nothing to wait for; drop '
+         '--wait'),
         (args.start_server and not args.stop_server,
-         '--start-server needs --stop-server'),
+         '--start-server starts the ECS again after --stop-server stopped '
+         'it; add --stop-server, or drop --start-server'),
         (args.force_detach and args.api != 'native',
-         '--force-detach needs --api native'),
+         "--force-detach is a flag of OTC's native detach API "
+         '(delete_flag=1); add --api native, or drop --force-detach'),
         (args.timeout is not None and not waits,
-         '--timeout needs --wait (or --stop-server or --api native, which '
-         'wait)'),
+         '--timeout limits a wait, and nothing waits without --wait '
+         '(--stop-server and --api native wait too); add --wait, or drop '
+         '--timeout'),
     ]
-    for conflict, text in conflicts:
-        if conflict:
-            parser.error(text)
-    if args.timeout is None:
-        args.timeout = DEFAULT_TIMEOUT
+    for found, text in conflicts:
+        if found:
+            return text
+    return None
 
 
 class DetachVolume(command.Lister):
     """Detach volumes from a server, only when OTC's rules allow it.
 
-    Before the detach is sent, the server, the volumes and (for a running
-    ECS) its OS are checked against Open Telekom Cloud's rules for
-    detaching EVS disks; a detach that OTC would reject or that could lose
-    data is refused, with the reason and the way out.
+    The server, the volumes and (for a running ECS) its OS are checked
+    first: a detach that OTC would reject or that could lose data is
+    refused, with the reason and the way out (rules below).
     """
 
-    #: Authentication waits for take_action (cloud.connect), after the
+    #: cliff authenticates before it parses the options; authentication
+    #: waits for take_action instead (osc_adapter.connect), after the
     #: options have been checked: a usage error sends no request.
     auth_required = False
 
     def get_description(self):
         from otcclient_detach import render
-        return render.help_text(super(DetachVolume, self).get_description())
+        return render.description(
+            super(DetachVolume, self).get_description())
+
+    def get_epilog(self):
+        from otcclient_detach import render
+        return render.epilog()
 
     def get_parser(self, prog_name):
+        import argparse
+
         from otcclient_detach import render
         parser = super(DetachVolume, self).get_parser(prog_name)
-        parser.formatter_class = render.HelpFormatter
+        # The rules in the epilog are laid out already: keep them so.
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.usage = render.USAGE
         parser.add_argument(
             'server', metavar='<server>',
             help='Server (ECS) to detach the volumes from (name or ID)')
         parser.add_argument(
             'volumes', metavar='<volume>', nargs='+',
-            help='Volume (EVS disk) to detach (name or ID); give several to '
-                 'detach them together: all are checked first, and if one '
-                 'is refused none is detached')
-        parser.add_argument(
-            '--force', action='store_true',
-            help='Turn the refusals of the rules server-status, task-state, '
-                 'locked, system-disk, os-supported and windows-scsi into '
-                 'warnings and send the detach anyway (the cloud has the '
-                 'last word). Never bypasses rule attached.')
+            help='Volume (EVS disk) to detach (name or ID); all or none')
         parser.add_argument(
             '--dry-run', action='store_true',
             help='Check every rule and print the report (a row per volume '
-                 'and rule; any -f format) without changing anything. Exit '
-                 '0 when the detach would go ahead, 1 when refused.')
+                 'and rule; exit 1 if refused); change nothing')
+        parser.add_argument(
+            '--force', action='store_true',
+            help='Turn the refusals of rules %s into warnings (the cloud '
+                 'has the last word)' % render.forceable_rules())
         parser.add_argument(
             '--wait', action='store_true',
-            help='Wait until the volumes have left the server (polling its '
-                 'attachment list every 1 s, backing off to 5 s). Fails at '
-                 'once when the cloud rolls a detach back because the guest '
-                 'did not release the disk.')
-        parser.add_argument(
-            '--timeout', metavar='<seconds>', type=positive_int,
-            help='How long each wait may take (default %d). On expiry the '
-                 'command exits 1; the detach may still complete.' %
-                 DEFAULT_TIMEOUT)
+            help='Wait until the volumes have left the server; fail at once '
+                 'if the cloud rolls a detach back')
         parser.add_argument(
             '--stop-server', action='store_true',
-            help='Stop the ECS first (os-stop), wait until it is SHUTOFF, '
-                 'then detach and wait: the way to detach a system disk, a '
-                 'SCSI disk of a Windows ECS or a disk of an ECS whose OS '
-                 'is not on OTC\'s lists.')
+            help='Stop the ECS first (os-stop), then detach and wait: any '
+                 'disk can leave a stopped ECS')
         parser.add_argument(
             '--start-server', action='store_true',
             help='With --stop-server: start the ECS again afterwards if it '
                  'was running before.')
+        parser.add_argument(
+            '--timeout', metavar='<seconds>', type=positive_int,
+            help='How long each wait may take (default %d; polling every '
+                 '1 s, backing off to 5 s). On expiry the command exits 1; '
+                 'the detach may still complete.' % DEFAULT_TIMEOUT)
         parser.add_argument(
             '--api', choices=('nova', 'native'), default='nova',
             help='nova (default): DELETE /v2.1/{project_id}/servers/'
@@ -117,14 +127,7 @@ class DetachVolume(command.Lister):
             '--force-detach', action='store_true',
             help='With --api native: send delete_flag=1, OTC\'s forced '
                  'detach (data disks only).')
-        parse_args = parser.parse_args
-
-        def parse_and_check(args=None, namespace=None):
-            parsed = parse_args(args, namespace)
-            check_conflicts(parser, parsed)
-            return parsed
-
-        parser.parse_args = parse_and_check
+        self._parser = parser
         return parser
 
     def produce_output(self, parsed_args, column_names, data):
@@ -141,37 +144,49 @@ class DetachVolume(command.Lister):
         return self._status
 
     def take_action(self, parsed_args):
-        from otcclient_detach import cloud
+        from otcclient_detach import errors
+        from otcclient_detach import osc_adapter
+        problem = conflict(parsed_args)
+        if problem:
+            self._parser.error(problem)  # exits 2; nothing was sent
+        if parsed_args.timeout is None:
+            parsed_args.timeout = DEFAULT_TIMEOUT
         self._operation = None
         try:
             return self._detach(parsed_args)
         except exceptions.CommandError:
             raise
         except Exception as e:
-            message = cloud.failure_message(
-                e, cloud.auth_url_of(self.app),
+            message = errors.failure_message(
+                e, osc_adapter.auth_url(self.app),
                 sent=getattr(self._operation, 'sent', False))
             if message is None:
                 raise
             raise exceptions.CommandError(message)
 
     def _detach(self, parsed_args):
-        from otcclient_detach import cloud
         from otcclient_detach import facts
+        from otcclient_detach import model
         from otcclient_detach import operations
+        from otcclient_detach import osc_adapter
         from otcclient_detach import render
         from otcclient_detach import rules
 
         stderr = self.app.stderr
-        gatherer = facts.Gatherer(cloud.connect(self))
+        gatherer = facts.Gatherer(osc_adapter.connect(self))
         stop_first = parsed_args.stop_server
         gathered = gatherer.gather(parsed_args.server, parsed_args.volumes,
                                    stop_first=stop_first)
         findings = [rules.evaluate(f, force=parsed_args.force,
                                    stop_first=stop_first) for f in gathered]
+        for fact, volume_findings in zip(gathered, findings):
+            for f in volume_findings:
+                self.log.info('Volume %s: rule %s: %s (%s)',
+                              fact.volume.label, f.rule, f.verdict,
+                              f.message)
         if parsed_args.force_detach:
             system = [f.volume.label for f in gathered
-                      if rules.is_system_disk(f)]
+                      if model.is_system_disk(f)]
             if system:
                 raise exceptions.CommandError(
                     '--force-detach is for data disks only; %s is the system '

@@ -3,6 +3,7 @@
 import re
 
 from otcclient_detach import cloud
+from otcclient_detach import errors
 
 NOVA = 'nova'
 NATIVE = 'native'
@@ -23,7 +24,7 @@ def detach_nova(compute, server_id, volume_id):
     url = '/servers/%s/os-volume_attachments/%s' % (server_id, volume_id)
     try:
         cloud.request(compute, 'DELETE', url)
-    except cloud.CloudError as e:
+    except errors.CloudError as e:
         if e.status == 404:
             raise NotAttached(e.message)
         raise
@@ -67,16 +68,16 @@ def detach_native(ecs, server_id, volume_id, force=False):
     params = {'delete_flag': '1'} if force else None
     try:
         resp = cloud.request(ecs, 'DELETE', url, params=params)
-    except cloud.CloudError as e:
+    except errors.CloudError as e:
         if e.status == 404 or e.code == 'Ecs.0111':
             raise NotAttached(e.message)
         raise
     try:
         return resp.json()['job_id']
     except (ValueError, KeyError, TypeError):
-        raise cloud.CloudError(resp.status_code,
-                               'the cloud accepted the detach but sent no '
-                               'job_id', url=resp.url)
+        raise errors.CloudError(resp.status_code,
+                                'the cloud accepted the detach but sent no '
+                                'job_id')
 
 
 def job_status(ecs, job_id):

@@ -5,14 +5,17 @@ an ID first and then lists), a name that is not a UUID is listed at once,
 and the OS is asked for only when a rule needs it (a running ECS).
 """
 
+import logging
 import re
 import uuid
 
 from osc_lib import exceptions
 
 from otcclient_detach import cloud
+from otcclient_detach import errors
 from otcclient_detach import model
-from otcclient_detach import rules
+
+LOG = logging.getLogger(__name__)
 
 #: OTC's compute API goes up to 2.60; 2.3 brings root_device_name and
 #: task_state, 2.9 brings ``locked``.
@@ -58,8 +61,7 @@ def _server_from(body):
 def _volume_from(body):
     attachments = [
         model.Attachment(server_id=a.get('server_id'),
-                         device=a.get('device'),
-                         attachment_id=a.get('attachment_id') or a.get('id'))
+                         device=a.get('device'))
         for a in body.get('attachments') or []]
     return model.Volume(
         id=body['id'],
@@ -68,7 +70,6 @@ def _volume_from(body):
         attachments=attachments,
         metadata=body.get('metadata') or {},
         image_metadata=body.get('volume_image_metadata') or {},
-        multiattach=bool(body.get('multiattach')),
     )
 
 
@@ -124,7 +125,7 @@ class Gatherer(object):
             version = body['version']
             server_max = version['version']
             server_min = version.get('min_version') or '2.1'
-        except (cloud.FAILURES + (ValueError, KeyError, TypeError)):
+        except (errors.FAILURES + (ValueError, KeyError, TypeError)):
             return None
 
         def number(text):
@@ -138,9 +139,6 @@ class Gatherer(object):
         except ValueError:
             return None
 
-    def _get(self, adapter, url, **kwargs):
-        return cloud.get_json(adapter, url, **kwargs)
-
     def _find(self, kind, name_or_id, by_id, by_name):
         """Resolve a name or ID the way OSC's ``find_*`` do, cheaper."""
         if not name_or_id or not name_or_id.strip():
@@ -149,7 +147,7 @@ class Gatherer(object):
         if looks_like_id(name_or_id):
             try:
                 return by_id(name_or_id)
-            except cloud.CloudError as e:
+            except errors.CloudError as e:
                 if e.status not in (400, 404):
                     raise
         matches = [m for m in by_name(name_or_id) if m.name == name_or_id]
@@ -166,15 +164,15 @@ class Gatherer(object):
 
     def server(self, name_or_id):
         def by_name(name):
-            body = self._get(self.compute, '/servers/detail',
-                             params={'name': name},
-                             microversion=self.microversion)
+            body = cloud.get_json(self.compute, '/servers/detail',
+                                  params={'name': name},
+                                  microversion=self.microversion)
             return [_server_from(s) for s in body.get('servers', [])]
 
         return self._find('server', name_or_id, self.server_by_id, by_name)
 
     def server_by_id(self, server_id):
-        return _server_from(self._get(
+        return _server_from(cloud.get_json(
             self.compute, '/servers/%s' % server_id,
             microversion=self.microversion)['server'])
 
@@ -183,24 +181,24 @@ class Gatherer(object):
             return self.volume_by_id(volume_id)
 
         def by_name(name):
-            body = self._get(self.block_storage, '/volumes/detail',
-                             params={'name': name})
+            body = cloud.get_json(self.block_storage, '/volumes/detail',
+                                  params={'name': name})
             return [_volume_from(v) for v in body.get('volumes', [])]
 
         return self._find('volume', name_or_id, by_id, by_name)
 
     def volume_by_id(self, volume_id):
-        return _volume_from(self._get(
+        return _volume_from(cloud.get_json(
             self.block_storage, '/volumes/%s' % volume_id)['volume'])
 
     def attachments(self, server_id):
         """The server's attachments as nova lists them (device, volumeId)."""
-        body = self._get(self.compute,
-                         '/servers/%s/os-volume_attachments' % server_id)
+        body = cloud.get_json(
+            self.compute, '/servers/%s/os-volume_attachments' % server_id)
         return body.get('volumeAttachments', [])
 
     def _system_volume_id(self, server):
-        roots = rules.root_devices(server)
+        roots = model.root_devices(server)
         for entry in server.volumes_attached:
             # OTC lists the device next to each attached volume's ID.
             if entry.get('device') in roots:
@@ -212,7 +210,7 @@ class Gatherer(object):
 
     def os_info(self, server, volume):
         """The OS of the ECS: system disk, else its image, else metadata."""
-        if rules.is_system_disk(model.Facts(server, volume)):
+        if model.is_system_disk(model.Facts(server, volume)):
             system = volume
         else:
             system_id = self._system_volume_id(server)
@@ -226,8 +224,8 @@ class Gatherer(object):
             meta.get('image_id')
         if image_id:
             try:
-                image = self._get(self.image, '/images/%s' % image_id)
-            except cloud.CloudError as e:
+                image = cloud.get_json(self.image, '/images/%s' % image_id)
+            except errors.CloudError as e:
                 if e.status != 404:
                     raise
             else:
@@ -251,13 +249,18 @@ class Gatherer(object):
         for attachment in volume.attachments[:MAX_NAMED_SERVERS]:
             try:
                 other = self.server_by_id(attachment.server_id)
-            except cloud.FAILURES:
+            except errors.FAILURES:
                 continue  # the ID alone will do
             attachment.server_name = other.name
 
     def gather(self, server_ref, volume_refs, stop_first=False):
         """Facts for detaching each of ``volume_refs`` from one server."""
         server = self.server(server_ref)
+        LOG.info('Server %s (%s): status %s, task_state %s, locked %s, '
+                 'root_device_name %s (from the compute API, microversion '
+                 '%s)', server.label, server.id, server.status,
+                 server.task_state, server.locked, server.root_device_name,
+                 self.microversion)
         facts = []
         os_found = None
         seen = set()
@@ -267,12 +270,20 @@ class Gatherer(object):
             if volume.id in seen:
                 continue
             seen.add(volume.id)
+            LOG.info('Volume %s (%s): status %s, attached to %s, %s disk '
+                     '(from the block storage API)', volume.label, volume.id,
+                     volume.status, ', '.join(
+                         '%s as %s' % (a.server_id, a.device)
+                         for a in volume.attachments) or 'nothing',
+                     'SCSI' if volume.is_scsi else 'VBD')
             fact = model.Facts(server, volume)
             if volume.attachment_to(server.id) is None:
                 self._name_other_servers(volume)
-            if rules.needs_os(server, volume, stop_first):
+            if model.needs_os(server, volume, stop_first):
                 if os_found is None:
                     os_found = self.os_info(server, volume)
+                    LOG.info("OS '%s' (type %s) from %s", os_found.version,
+                             os_found.os_type, os_found.source)
                 fact.os = os_found
             facts.append(fact)
         return facts

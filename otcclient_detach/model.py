@@ -7,13 +7,14 @@ ACTIVE = 'ACTIVE'
 SHUTOFF = 'SHUTOFF'
 LINUX = 'Linux'
 WINDOWS = 'Windows'
+#: The system disk's device when the cloud does not say root_device_name.
+ROOT_DEVICES = ('/dev/sda', '/dev/vda')
 
 
 @dataclasses.dataclass
 class Attachment:
     server_id: str
     device: Optional[str] = None
-    attachment_id: Optional[str] = None
     #: Filled only where a message needs it (another server's name).
     server_name: Optional[str] = None
 
@@ -51,7 +52,6 @@ class Volume:
     attachments: List[Attachment] = dataclasses.field(default_factory=list)
     metadata: dict = dataclasses.field(default_factory=dict)
     image_metadata: dict = dataclasses.field(default_factory=dict)
-    multiattach: bool = False
 
     @property
     def label(self):
@@ -85,5 +85,29 @@ class OsInfo:
 class Facts:
     server: Server
     volume: Volume
-    #: Gathered only when :func:`otcclient_detach.rules.needs_os` says so.
+    #: Gathered only when :func:`needs_os` says so.
     os: Optional[OsInfo] = None
+
+
+def root_devices(server):
+    """The device names that mean "system disk" on this server."""
+    root = server.root_device_name
+    return (root,) if root else ROOT_DEVICES
+
+
+def is_system_disk(facts):
+    """Whether the volume is attached as the server's system disk."""
+    attachment = facts.volume.attachment_to(facts.server.id)
+    return (attachment is not None and
+            attachment.device in root_devices(facts.server))
+
+
+def needs_os(server, volume, stop_first=False):
+    """Whether the OS of the ECS is needed to judge this detach.
+
+    Only a running ECS has OS conditions; asking the cloud for the OS of a
+    stopped one (or of one that --stop-server will stop) would be a wasted
+    request.
+    """
+    return (server.status == ACTIVE and not stop_first and
+            volume.attachment_to(server.id) is not None)

@@ -13,11 +13,18 @@ volume is detaching or gone.
 """
 
 import concurrent.futures
+import dataclasses
+import functools
+import logging
+import typing
 
-from otcclient_detach import cloud
 from otcclient_detach import detach
+from otcclient_detach import errors
 from otcclient_detach import model
+from otcclient_detach import render
 from otcclient_detach import wait
+
+LOG = logging.getLogger(__name__)
 
 #: DELETEs in flight at once: enough for "three disks as fast as one",
 #: few enough not to trip OTC's flow control.
@@ -42,6 +49,91 @@ class Sent(object):
         self.note = note
         #: Why it failed.
         self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True)
+class PowerStep:
+    """os-stop or os-start, and how each of its outcomes is told."""
+
+    send: typing.Callable
+    request: str
+    target: str
+    task: str
+    announce: str
+    reached: str
+    participle: str
+    gerund: str
+    #: 'Server X did not ... within N s'.
+    missed: str
+    #: What the user must know when the step fails ('' when nothing).
+    consequence: str
+    #: 'stop server X' / 'start server X again'.
+    again: str = ''
+
+
+STOP = PowerStep(detach.stop_server, 'os-stop', model.SHUTOFF,
+                 'powering-off', 'Stopping server %s (os-stop) ...',
+                 'Server %s is stopped (SHUTOFF).', 'stopped', 'stopping',
+                 'stop', 'nothing was detached')
+START = PowerStep(detach.start_server, 'os-start', model.ACTIVE,
+                  'powering-on', 'Starting server %s again (os-start) ...',
+                  'Server %s is running (ACTIVE) again.', 'started',
+                  'starting', 'become ACTIVE', '', ' again')
+
+#: Why a volume the cloud rolled back is still attached.
+ROLLED_BACK = ('the cloud rolled the detach back: the volume is in-use and '
+               'still attached, so the guest did not release the disk. '
+               'Likely causes: it is still mounted (Linux: umount it), I/O '
+               'is running on it, or OTC Tools are missing or stopped '
+               '(Windows)')
+
+#: A failed DELETE, judged by (what the cloud said, what a re-read shows):
+#: (accepted after all?, what to tell).  The cloud said: 'not attached'
+#: (404), 'no answer' (5xx, 429, timeout, lost connection), 'in flight'
+#: (no answer, and the request may still be carried out) or 'refused'.
+#: The re-read shows the volume 'gone' from the server, 'detaching',
+#: still 'attached', or 'unknown' (the re-read failed).  A missing
+#: 'in flight' entry is the same as 'no answer'.
+AFTER_FAILED_DETACH = {
+    ('not attached', 'gone'): (
+        False, '{said}. Someone else detached it meanwhile (its status is '
+               '{status} now)'),
+    ('not attached', 'detaching'): (
+        False, '{said}. It is still listed, with status detaching: a '
+               'detach of this volume is already in progress (another '
+               'client?)'),
+    ('not attached', 'attached'): (
+        False, '{said}. Yet it is still listed as attached (status '
+               '{status}): nothing was detached; check it with {check}'),
+    ('not attached', 'unknown'): (
+        False, '{said} (reading the volume again failed too: {reread})'),
+    ('no answer', 'gone'): (
+        True, 'Volume {label}: {said}, but the detach was accepted: the '
+              'volume has left the server (status {status}).'),
+    ('no answer', 'detaching'): (
+        True, 'Volume {label}: {said}, but the detach was accepted: the '
+              'volume is detaching.'),
+    ('no answer', 'attached'): (
+        False, '{said}, and the volume is still attached (status '
+               '{status}): nothing was detached. Run the command again'),
+    ('no answer', 'unknown'): (
+        False, '{said}, and reading the volume again failed too ({reread}): '
+               'the detach may or may not have been accepted; check it '
+               'with {check}'),
+    ('in flight', 'attached'): (
+        False, '{said}; the volume is still attached (status {status}) for '
+               'now, but the cloud may still carry the DELETE out: check it '
+               'with {check} before running the command again'),
+    ('refused', 'gone'): (
+        False, '{said}. Meanwhile it is not attached any more: someone else '
+               'detached it meanwhile (its status is {status} now)'),
+    ('refused', 'detaching'): (
+        False, '{said}. Meanwhile a detach of this volume is already in '
+               'progress (another client?)'),
+    ('refused', 'attached'): (False, '{said}{server_changed}'),
+    ('refused', 'unknown'): (
+        False, '{said} (reading the volume again failed too: {reread})'),
+}
 
 
 def describe_server(server):
@@ -90,7 +182,8 @@ class Operation(object):
             self._time['sleep'] = sleep
 
     def say(self, text):
-        self.stderr.write(text + '\n')
+        """Tell the user, wrapped like the refusals."""
+        self.stderr.write(render.fill(text) + '\n')
         self.stderr.flush()
 
     def poller(self, immediate=False):
@@ -132,11 +225,14 @@ class Operation(object):
         accepted = self._send()
         if self.options.wait and accepted:
             self._wait(accepted)
+        elif accepted:
+            self._tell_accepted([volume for volume, _ in accepted])
         if self.options.start_server and was_running:
             self._start()
         if self.failures:
-            self.say('%d of %d volumes failed to detach.' % (
-                len(self.failures), len(self.volumes)))
+            self.say('%d of %s failed to detach.' % (
+                len(self.failures), render.count(len(self.volumes),
+                                                 'volume')))
         return EXIT_FAILED if self.failures or self.start_failed else EXIT_OK
 
     def _stop(self, was_running):
@@ -144,110 +240,85 @@ class Operation(object):
             self.say('Server %s is %s already; not stopping it.' % (
                 self.server.label, self.server.status))
             return True
-        self.say('Stopping server %s (os-stop) ...' % self.server.label)
         self.stopped = True
+        return self._power(STOP)
+
+    def _start(self):
+        self.started = True
+        if not self._power(START):
+            self.start_failed = True
+
+    def _power(self, step):
+        """Send os-stop / os-start once, then wait for the server.
+
+        True when it got there; otherwise the user has been told why.
+        """
+        label = self.server.label
+        self.say(step.announce % label)
         try:
-            detach.stop_server(self.compute, self.server.id)
-        except cloud.FAILURES as e:
-            if not self._power_went_on(e, 'stop', model.SHUTOFF,
-                                       'powering-off'):
+            step.send(self.compute, self.server.id)
+        except errors.FAILURES as e:
+            if not self._power_went_on(e, step):
                 return False
         try:
             wait.wait_server_status(self.gatherer, self.server.id,
-                                    model.SHUTOFF, self.poller(),
+                                    step.target, self.poller(),
                                     self.progress)
         except wait.Timeout:
-            self.say('Server %s did not stop within %d s; nothing was '
-                     'detached.' % (self.server.label, self.options.timeout))
-            return False
+            return self._power_failed(
+                step, 'Server %s did not %s within %d s' % (
+                    label, step.missed, self.options.timeout))
         except wait.WentWrong:
-            self.say('Server %s went to status ERROR while stopping; nothing '
-                     "was detached. Check it with 'openstack server show "
-                     "%s'." % (self.server.label, self.server.label))
-            return False
-        except cloud.FAILURES as e:
-            self.say('Following server %s while it stops failed: %s; '
-                     'nothing was detached. Check it with \'openstack server '
-                     'show %s\'.' % (self.server.label, e, self.server.label))
-            return False
-        self.say('Server %s is stopped (SHUTOFF).' % self.server.label)
+            return self._power_failed(
+                step, 'Server %s went to status ERROR while %s' % (
+                    label, step.gerund))
+        except errors.FAILURES as e:
+            return self._power_failed(
+                step, 'Following server %s while %s failed: %s' % (
+                    label, step.gerund, e))
+        self.say(step.reached % label)
         return True
 
-    def _start(self):
-        self.say('Starting server %s again (os-start) ...' % self.server.label)
-        self.started = True
-        try:
-            detach.start_server(self.compute, self.server.id)
-        except cloud.FAILURES as e:
-            if not self._power_went_on(e, 'start', model.ACTIVE,
-                                       'powering-on'):
-                self.start_failed = True
-                return
-        try:
-            wait.wait_server_status(self.gatherer, self.server.id,
-                                    model.ACTIVE, self.poller(),
-                                    self.progress)
-        except wait.Timeout:
-            self.say('Server %s did not become ACTIVE within %d s; check it '
-                     "with 'openstack server show %s'." % (
-                         self.server.label, self.options.timeout,
-                         self.server.label))
-            self.start_failed = True
-            return
-        except wait.WentWrong:
-            self.say('Server %s went to status ERROR while starting; check '
-                     "it with 'openstack server show %s'." % (
-                         self.server.label, self.server.label))
-            self.start_failed = True
-            return
-        except cloud.FAILURES as e:
-            self.say('Following server %s while it starts failed: %s; check '
-                     "it with 'openstack server show %s'." % (
-                         self.server.label, e, self.server.label))
-            self.start_failed = True
-            return
-        self.say('Server %s is running (ACTIVE) again.' % self.server.label)
+    def _power_failed(self, step, what):
+        """Tell what went wrong with os-stop / os-start; return False."""
+        self.say("%s%s. Check it with 'openstack server show %s'." % (
+            what, '; ' + step.consequence if step.consequence else '',
+            self.server.label))
+        return False
 
-    def _power_went_on(self, error, action, target, task):
+    def _power_went_on(self, error, step):
         """After a failed os-stop/os-start: is the server getting there?
 
-        Reads the server again.  True when it is at ``target`` or on its
-        way (``task``), whoever did it; otherwise the user is told what
+        Reads the server again.  True when it is at the step's target or
+        on its way, whoever did it; otherwise the user is told what
         happened and False is returned.
         """
         label = self.server.label
-        happened = cloud.what_happened(error, 'os-%s' % action)
-        after = '; nothing was detached' if action == 'stop' else ''
+        happened = errors.what_happened(error, step.request)
         try:
             now = self.gatherer.server_by_id(self.server.id)
         except Exception as e:
-            self.say('Server %s: %s, and reading the server again failed too '
-                     "(%s)%s. Check it with 'openstack server show %s'." % (
-                         label, happened, cloud.what_happened(e), after,
-                         label))
-            return False
-        if now.status == target or now.task_state == task:
+            return self._power_failed(
+                step, 'Server %s: %s, and reading the server again failed '
+                'too (%s)' % (label, happened, errors.what_happened(e)))
+        if now.status == step.target or now.task_state == step.task:
             self.say('Server %s: %s, but the server is %s now: going on.' % (
                 label, happened, describe_server(now)))
             return True
-        if cloud.may_still_happen(error):
-            self.say('Server %s: %s; the server is still %s for now, but the '
-                     'cloud may still carry the os-%s out%s. Check it with '
-                     "'openstack server show %s'." % (
-                         label, happened, describe_server(now), action,
-                         after, label))
-        elif cloud.is_ambiguous(error):
+        if errors.may_still_happen(error):
+            return self._power_failed(
+                step, 'Server %s: %s; the server is still %s for now, but '
+                'the cloud may still carry the %s out' % (
+                    label, happened, describe_server(now), step.request))
+        consequence = '; ' + step.consequence if step.consequence else ''
+        if errors.is_ambiguous(error):
             self.say('Server %s: %s, and the server is still %s: it was not '
                      '%s%s. Run the command again.' % (
                          label, happened, describe_server(now),
-                         'stopped' if action == 'stop' else 'started',
-                         after))
-        elif action == 'stop':
-            self.say('The cloud refused to stop server %s: %s; nothing was '
-                     'detached.' % (label, error))
+                         step.participle, consequence))
         else:
-            self.say('The cloud refused to start server %s again: %s' % (
-                label, error))
+            self.say('The cloud refused to %s server %s%s: %s%s.' % (
+                step.request[3:], label, step.again, error, consequence))
         return False
 
     def _send_one(self, volume):
@@ -260,8 +331,10 @@ class Operation(object):
             else:
                 detach.detach_nova(self.compute, self.server.id, volume.id)
                 job_id = None
-        except (detach.NotAttached,) + cloud.FAILURES as e:
+        except (detach.NotAttached,) + errors.FAILURES as e:
             return self._after_failed_detach(volume, e)
+        LOG.info('Volume %s: the cloud accepted the detach%s', volume.label,
+                 ' (job %s)' % job_id if job_id else '')
         return Sent(volume, True, job_id)
 
     def _reread(self, volume):
@@ -272,68 +345,42 @@ class Operation(object):
 
     def _after_failed_detach(self, volume, error):
         """Judge a failed DELETE by the state read again; return a Sent."""
-        label = volume.label
-        check = self.check_command(volume)
-        not_found = isinstance(error, detach.NotAttached)
-        if not_found:
+        if isinstance(error, detach.NotAttached):
+            said_kind = 'not attached'
             said = 'the cloud says it is not attached (any more): %s' % error
-        elif cloud.is_ambiguous(error):
-            said = cloud.what_happened(error, 'the DELETE')
+        elif errors.is_ambiguous(error):
+            said_kind = ('in flight' if errors.may_still_happen(error)
+                         else 'no answer')
+            said = errors.what_happened(error, 'the DELETE')
         else:
-            said = 'the cloud refused: %s' % error
+            said_kind, said = 'refused', 'the cloud refused: %s' % error
+        words = {'said': said, 'label': volume.label, 'status': None,
+                 'check': self.check_command(volume), 'reread': None,
+                 'server_changed': ''}
         try:
             now, attached = self._reread(volume)
         except Exception as e:
-            if cloud.is_ambiguous(error):
-                return Sent(volume, False, reason=(
-                    '%s, and reading the volume again failed too (%s): the '
-                    'detach may or may not have been accepted; check it '
-                    'with %s' % (said, cloud.what_happened(e), check)))
-            return Sent(volume, False, reason='%s (reading the volume '
-                        'again failed too: %s)' % (
-                            said, cloud.what_happened(e)))
-        detaching = now.status == 'detaching'
-        if not_found:
-            if not attached:
-                return Sent(volume, False, reason=(
-                    '%s. Someone else detached it meanwhile (its status is '
-                    '%s now)' % (said, now.status)))
-            if detaching:
-                return Sent(volume, False, reason=(
-                    '%s. It is still listed, with status detaching: a '
-                    'detach of this volume is already in progress (another '
-                    'client?)' % said))
-            return Sent(volume, False, reason=(
-                '%s. Yet it is still listed as attached (status %s): '
-                'nothing was detached; check it with %s' % (
-                    said, now.status, check)))
-        if cloud.is_ambiguous(error):
-            if detaching or not attached:
-                where = ('is detaching' if attached
-                         else 'has left the server (status %s)' % now.status)
-                return Sent(volume, True, note=(
-                    'Volume %s: %s, but the detach was accepted: the volume '
-                    '%s.' % (label, said, where)))
-            if cloud.may_still_happen(error):
-                return Sent(volume, False, reason=(
-                    '%s; the volume is still attached (status %s) for now, '
-                    'but the cloud may still carry the DELETE out: check it '
-                    'with %s before running the command again' % (
-                        said, now.status, check)))
-            return Sent(volume, False, reason=(
-                '%s, and the volume is still attached (status %s): nothing '
-                'was detached. Run the command again' % (said, now.status)))
-        # A definite refusal: say whether someone else got there first.
-        if not attached:
-            race = ('it is not attached any more: someone else detached it '
-                    'meanwhile (its status is %s now)' % now.status)
-        elif detaching:
-            race = ('a detach of this volume is already in progress '
-                    '(another client?)')
+            shows = 'unknown'
+            words['reread'] = errors.what_happened(e)
         else:
-            race = self._server_changed()
-        return Sent(volume, False, reason='%s%s' % (
-            said, '. Meanwhile %s' % race if race else ''))
+            words['status'] = now.status
+            shows = ('gone' if not attached else
+                     'detaching' if now.status == 'detaching' else
+                     'attached')
+        LOG.info('Volume %s: the DELETE failed (%s); read again, it is %s',
+                 volume.label, said_kind, shows)
+        if (said_kind, shows) not in AFTER_FAILED_DETACH:
+            said_kind = 'no answer'
+        if (said_kind, shows) == ('refused', 'attached'):
+            # Say whether someone else changed the server first.
+            changed = self._server_changed()
+            words['server_changed'] = '. Meanwhile %s' % changed \
+                if changed else ''
+        accepted, template = AFTER_FAILED_DETACH[(said_kind, shows)]
+        text = template.format(**words)
+        if accepted:
+            return Sent(volume, True, note=text)
+        return Sent(volume, False, reason=text)
 
     def _server_changed(self):
         """'server X changed meanwhile: ...' or None."""
@@ -385,6 +432,14 @@ class Operation(object):
                 self._fail(volume, result.reason)
         return accepted
 
+    def _tell_accepted(self, volumes):
+        """Without --wait: the detach has only begun, and may be undone."""
+        self.say('Detach of %s %s accepted; the cloud may still roll it '
+                 'back: follow it with %s, or use --wait.' % (
+                     'volume' if len(volumes) == 1 else 'volumes',
+                     ', '.join(v.label for v in volumes),
+                     self.check_command()))
+
     def _fail(self, volume, reason):
         self.failures[volume.id] = reason
         self.say('Failed to detach volume %s from server %s: %s' % (
@@ -406,7 +461,7 @@ class Operation(object):
                                           list(by_id),
                                           self.poller(immediate=native),
                                           self.progress)
-        except cloud.FAILURES as e:
+        except errors.FAILURES as e:
             self.progress.done()
             for volume in volumes:
                 self._fail(volume, 'the detach was accepted, but following '
@@ -419,7 +474,7 @@ class Operation(object):
                 self.say('Volume %s is detached from server %s.' % (
                     volume.label, self.server.label))
             elif outcome == wait.ROLLED_BACK:
-                self._fail(volume, self._rollback_reason(volume))
+                self._fail(volume, ROLLED_BACK)
             elif outcome == wait.FAILED:
                 self._fail(volume, 'the volume went to status %s; check '
                            'it with %s' % (status, self.check_command(
@@ -430,13 +485,6 @@ class Operation(object):
                            'complete: check it with %s' % (
                                self.options.timeout,
                                self.check_command(volume)))
-
-    def _rollback_reason(self, volume):
-        return ('the cloud rolled the detach back: the volume is in-use and '
-                'still attached, so the guest did not release the disk. '
-                'Likely causes: it is still mounted (Linux: umount it), I/O '
-                'is running on it, or OTC Tools are missing or stopped '
-                '(Windows)')
 
     def _wait_jobs(self, accepted):
         """Wait on each native job; return the volumes whose job succeeded.
@@ -452,7 +500,8 @@ class Operation(object):
         for volume, job_id in accepted:
             self.say('Volume %s: ECS job %s started.' % (volume.label,
                                                          job_id))
-        outcomes = wait.wait_jobs(self._native(),
+        outcomes = wait.wait_jobs(functools.partial(detach.job_status,
+                                                    self._native()),
                                   [job_id for _, job_id in accepted],
                                   self.poller(), self.progress)
         for volume, job_id in accepted:
@@ -461,7 +510,7 @@ class Operation(object):
                 succeeded.append(volume)
             elif status == 'FAIL':
                 code = found.get('error_code')
-                hint = cloud.HINTS.get(code)
+                hint = errors.HINTS.get(code)
                 self._fail(volume, 'job %s failed: %s%s%s' % (
                     job_id, found.get('fail_reason') or 'no reason given',
                     ' (%s)' % code if code else '',

@@ -1,55 +1,88 @@
-"""What the user reads: the rules in --help, refusals and reminders."""
+"""What the user reads: --help, refusals, warnings and failure messages.
+
+Every message is wrapped to :data:`WIDTH` columns, the continuation lines
+indented, so that a long reason reads like a refusal does.
+"""
 
 import textwrap
-
-from cliff import _argparse
 
 from otcclient_detach import rules
 
 WIDTH = 79
 
+#: The command's synopsis: our options first, the output formatters of
+#: --dry-run's report (added by cliff's Lister) summed up at the end.
+USAGE = ('%(prog)s [-h] [--dry-run] [--force] [--wait]\n'
+         '         [--stop-server [--start-server]] [--timeout <seconds>]\n'
+         '         [--api {nova,native}] [--force-detach] '
+         '[<output options>]\n'
+         '         <server> <volume> [<volume> ...]')
 
-class HelpFormatter(_argparse.SmartHelpFormatter):
-    """Keeps the paragraphs and indented lines of the description."""
-
-    def _fill_text(self, text, width, indent):
-        out = []
-        for para in text.split('\n\n'):
-            if para.startswith(' '):
-                out.append(para)
-            else:
-                out.append(textwrap.fill(' '.join(para.split()), width,
-                                         initial_indent=indent,
-                                         subsequent_indent=indent))
-        return '\n\n'.join(out)
+EXIT_STATUS = ('Exit status: 0 detached (or, with --dry-run, would be; '
+               'without --wait: accepted by the cloud); 1 refused or '
+               'failed; 2 usage error.')
 
 
-def help_text(description):
-    lines = [description.rstrip(), '',
-             'Rules, in the order they are checked (every failing rule is '
-             'reported, each with its way out):', '']
+def wrap(text, indent='', width=WIDTH):
+    """``text`` as lines of at most ``width``, continuations indented."""
+    return textwrap.wrap(text, width, initial_indent=indent,
+                         subsequent_indent=indent + '    ',
+                         break_on_hyphens=False, break_long_words=False)
+
+
+def fill(text, indent=''):
+    return '\n'.join(wrap(text, indent))
+
+
+def _paragraph(text):
+    return textwrap.fill(' '.join(text.split()), WIDTH,
+                         break_on_hyphens=False)
+
+
+def description(docstring):
+    """The first screen of --help: what the command does, in short."""
+    return _paragraph(docstring)
+
+
+def epilog():
+    """The rules, each with its source, then the exit statuses."""
+    lines = [_paragraph(
+        'Rules, in the order they are checked (every failing rule is '
+        'reported, each with its way out; when rule attached fails, %s):'
+        % rules.NOT_JUDGED), '']
     for rule in rules.RULES:
         note = {True: '', False: ' Not bypassed by --force.',
                 None: ' A reminder only: it never blocks.'}[rule.forceable]
-        lines.extend(textwrap.wrap(
-            '- %s: %s%s Source: %s.' % (rule.id, rule.summary, note,
-                                        rule.doc),
-            WIDTH - 2, initial_indent='  ', subsequent_indent='    ',
-            break_on_hyphens=False))
-    lines += ['',
-              'Rules system-disk, os-supported, windows-scsi and '
-              'guest-prepare apply to a running (ACTIVE) ECS only: from a '
-              'stopped (SHUTOFF) ECS any disk can be detached.',
-              '',
-              'Exit status: 0 detached (or, with --dry-run, would be); 1 '
-              'refused or failed; 2 usage error.']
+        lines.extend(wrap('- %s: %s%s Source: %s.' % (
+            rule.id, rule.summary, note, rule.doc), '  ', WIDTH - 2))
+    lines += ['', _paragraph(
+        'Rules %s apply to a running (ACTIVE) ECS only: from a stopped '
+        '(SHUTOFF) ECS any disk can be detached.' % _listing(
+            rules.RUNNING_ONLY))]
+    lines += ['', _paragraph(EXIT_STATUS)]
     return '\n'.join(lines)
 
 
+def _listing(ids):
+    """'a, b and c'."""
+    ids = list(ids)
+    if len(ids) == 1:
+        return ids[0]
+    return '%s and %s' % (', '.join(ids[:-1]), ids[-1])
+
+
+def forceable_rules():
+    """'server-status, ... and windows-scsi', for --force's help."""
+    return _listing(rules.FORCEABLE)
+
+
+def count(number, noun):
+    """'1 volume', '2 volumes'."""
+    return '%d %s%s' % (number, noun, '' if number == 1 else 's')
+
+
 def _write(stream, text, indent=''):
-    for line in textwrap.wrap(text, WIDTH, initial_indent=indent,
-                              subsequent_indent=indent + '    ',
-                              break_on_hyphens=False):
+    for line in wrap(text, indent):
         stream.write(line + '\n')
 
 
@@ -65,6 +98,9 @@ def refusals(stream, gathered, findings):
             _write(stream, '[%s] %s.' % (f.rule, f.message), '  ')
             if f.advice:
                 _write(stream, 'Way out: %s.' % f.advice, '      ')
+            if f.rule == 'attached':
+                _write(stream, '%s%s.' % (rules.NOT_JUDGED[0].upper(),
+                                          rules.NOT_JUDGED[1:]), '      ')
     forceable = all(rules.RULES_BY_ID[f.rule].forceable
                     for fs in findings for f in rules.refusals(fs))
     closing = 'Nothing was detached.'

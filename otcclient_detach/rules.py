@@ -26,13 +26,15 @@ Finding = collections.namedtuple(
 
 #: ``forceable``: True if --force turns a refusal into a warning, False if
 #: nothing bypasses it, None for a reminder that never refuses.
-Rule = collections.namedtuple('Rule', 'id summary doc forceable check')
+#: ``running_only``: the rule judges a running (ACTIVE) ECS only; from a
+#: stopped one it does not apply.
+Rule = collections.namedtuple(
+    'Rule', 'id summary doc forceable running_only check')
 
 SEED_DOC = ('ECS API reference, "Detaching a Disk from an ECS", '
             'Constraints')
 RUNNING_DOC = ('ECS user guide, "Detaching an EVS Disk from a Running '
                'ECS"')
-ROOT_DEVICES = ('/dev/sda', '/dev/vda')
 
 STATUS_ADVICE = {
     'ERROR': "repair the ECS first (e.g. 'openstack server reboot --hard "
@@ -57,17 +59,6 @@ STATUS_ADVICE = {
 STOP_ADVICE = ("stop the ECS first ('openstack server stop {server}', or "
                "--stop-server); from a stopped ECS any disk can be "
                "detached")
-
-
-def needs_os(server, volume, stop_first=False):
-    """Whether the OS of the ECS is needed to judge this detach.
-
-    Only a running ECS has OS conditions; asking the cloud for the OS of a
-    stopped one (or of one that --stop-server will stop) would be a wasted
-    request.
-    """
-    return (server.status == model.ACTIVE and not stop_first and
-            volume.attachment_to(server.id) is not None)
 
 
 def os_type_of(facts):
@@ -148,33 +139,14 @@ def check_locked(facts):
             "unlock it first ('openstack server unlock %s')" % server.label)
 
 
-def _running(facts):
-    return facts.server.status == model.ACTIVE
-
-
-def root_devices(server):
-    """The device names that mean "system disk" on this server."""
-    root = server.root_device_name
-    return (root,) if root else ROOT_DEVICES
-
-
-def is_system_disk(facts):
-    """Whether the volume is attached as the server's system disk."""
-    attachment = facts.volume.attachment_to(facts.server.id)
-    return (attachment is not None and
-            attachment.device in root_devices(facts.server))
-
-
 def check_system_disk(facts):
-    if not _running(facts):
-        return SKIP, 'the ECS is not running', None
     server = facts.server
     device = facts.volume.attachment_to(server.id).device
     if server.root_device_name:
         how = 'root_device_name %s' % server.root_device_name
     else:
         how = 'the cloud did not report root_device_name'
-    if not is_system_disk(facts):
+    if not model.is_system_disk(facts):
         return PASS, '%s is a data disk (%s)' % (device, how), None
     return (REFUSE,
             '%s is the system disk (%s, %s) of the running ECS %s' % (
@@ -183,8 +155,6 @@ def check_system_disk(facts):
 
 
 def check_os_supported(facts, catalog=None):
-    if not _running(facts):
-        return SKIP, 'the ECS is not running', None
     server, found = facts.server, facts.os
     advice = STOP_ADVICE.format(server=server.label)
     if found is None or not found.version:
@@ -206,8 +176,6 @@ def check_os_supported(facts, catalog=None):
 
 
 def check_windows_scsi(facts):
-    if not _running(facts):
-        return SKIP, 'the ECS is not running', None
     os_type = os_type_of(facts)
     kind = 'SCSI' if facts.volume.is_scsi else 'VBD'
     if os_type != model.WINDOWS:
@@ -222,8 +190,6 @@ def check_windows_scsi(facts):
 
 
 def check_guest(facts):
-    if not _running(facts):
-        return SKIP, 'the ECS is not running', None
     device = facts.volume.attachment_to(facts.server.id).device
     if os_type_of(facts) == model.WINDOWS:
         return (REMIND,
@@ -239,47 +205,67 @@ def check_guest(facts):
 RULES = (
     Rule('attached', 'The volume is attached to that server.',
          'ECS API reference, "Detaching a Disk from an ECS", URI; '
-         'error Ecs.0111', False, check_attached),
+         'error Ecs.0111', False, False, check_attached),
     Rule('server-status', 'The ECS is running (ACTIVE) or stopped '
-         '(SHUTOFF).', SEED_DOC + '; error Ecs.0100', True, check_status),
+         '(SHUTOFF).', SEED_DOC + '; error Ecs.0100', True, False,
+         check_status),
     Rule('task-state', 'No task (starting, stopping, rebooting, ...) is '
          'in progress on the ECS.', RUNNING_DOC + '; error 0101046', True,
-         check_task_state),
+         False, check_task_state),
     Rule('locked', 'The ECS is not locked.',
-         'ECS API reference, error codes: Ecs.0605', True, check_locked),
+         'ECS API reference, error codes: Ecs.0605', True, False,
+         check_locked),
     Rule('system-disk', 'A running ECS keeps its system disk (the device '
          'named by root_device_name, else /dev/sda or /dev/vda).',
-         SEED_DOC + ' 1; ' + RUNNING_DOC, True, check_system_disk),
+         SEED_DOC + ' 1; ' + RUNNING_DOC, True, True, check_system_disk),
     Rule('os-supported', "A running ECS runs an OS on OTC's lists.",
          SEED_DOC + ' 5 and Table 1; IMS "External Image File Formats and '
-         'Supported OSs"', True, check_os_supported),
+         'Supported OSs"', True, True, check_os_supported),
     Rule('windows-scsi', 'A running Windows ECS keeps its SCSI disks.',
-         SEED_DOC + ', Table 1 (Windows)', True, check_windows_scsi),
+         SEED_DOC + ', Table 1 (Windows)', True, True,
+         check_windows_scsi),
     Rule('guest-prepare', 'Reminder: unmount (Linux) or stop I/O '
          '(Windows; OTC Tools installed) before detaching.',
-         SEED_DOC + ' 2-4', None, check_guest),
+         SEED_DOC + ' 2-4', None, True, check_guest),
 )
 RULES_BY_ID = {rule.id: rule for rule in RULES}
+#: Rules that --force turns into warnings, and rules that judge a running
+#: ECS only, in table order (for --help and the refusals).
+FORCEABLE = tuple(rule.id for rule in RULES if rule.forceable)
+RUNNING_ONLY = tuple(rule.id for rule in RULES if rule.running_only)
+#: Why the other rules are not judged when rule ``attached`` refuses.
+NOT_JUDGED = ('the other rules are not checked: they judge a detach from '
+              'this server, which cannot happen while the volume is not '
+              'attached to it')
 
 
 def evaluate(facts, force=False, stop_first=False):
     """Judge one detach: a :class:`Finding` for every rule.
 
     Rule ``attached`` is a precondition of the others and cannot be
-    forced: when it fails, nothing else is judged.  ``stop_first`` judges
-    a running ECS as the stopped one that --stop-server will make of it.
+    forced: when it fails, the others are not judged, since each of them
+    judges the disk's attachment to this server (its device, the ECS it
+    belongs to) or a detach that cannot happen; :data:`NOT_JUDGED` says
+    so.  A
+    ``running_only`` rule does not apply to a stopped ECS.  ``stop_first``
+    judges a running ECS as the stopped one that --stop-server will make
+    of it.
     """
     if stop_first and facts.server.status == model.ACTIVE:
         facts = dataclasses.replace(facts, server=dataclasses.replace(
             facts.server, status=model.SHUTOFF))
+    running = facts.server.status == model.ACTIVE
     findings = []
     for rule in RULES:
-        verdict, message, advice = rule.check(facts)
+        if rule.running_only and not running:
+            verdict, message, advice = SKIP, 'the ECS is not running', None
+        else:
+            verdict, message, advice = rule.check(facts)
         if verdict == REFUSE and force and rule.forceable:
             verdict = FORCED
         findings.append(_finding(rule.id, verdict, message, advice, facts))
         if rule.id == 'attached' and verdict == REFUSE:
-            break
+            break  # NOT_JUDGED
     return findings
 
 

@@ -11,7 +11,8 @@ attachment kept.
 
 import time
 
-from otcclient_detach import cloud
+from otcclient_detach import errors
+from otcclient_detach import render
 
 FIRST_INTERVAL = 1.0
 MAX_INTERVAL = 5.0
@@ -74,15 +75,6 @@ class Poller(object):
             interval = min(interval * BACKOFF, MAX_INTERVAL)
 
 
-def _transient(error):
-    """Whether an error is worth another look rather than the wait's end.
-
-    The cloud being briefly unwell (5xx, 429, a lost connection) says
-    nothing about the detach.
-    """
-    return cloud.is_ambiguous(error)
-
-
 class Progress(object):
     """One self-rewriting line on a terminal; nothing otherwise."""
 
@@ -124,16 +116,16 @@ def wait_detached(gatherer, server, volume_ids, poller, progress=None):
                 if verdict:
                     outcomes[vid] = verdict
         except Exception as e:
-            if not _transient(e):
+            if not errors.is_ambiguous(e):
                 raise
         for vid in outcomes:
             pending.pop(vid, None)
-        if progress:
-            progress.show('Waiting for %d of %d volume(s) to detach from %s '
-                          '(%ds)' % (len(pending), len(volume_ids),
-                                     server.label, poller.elapsed))
         if not pending:
             break
+        if progress:
+            progress.show('Waiting for %d of %s to detach from %s (%ds)' % (
+                len(pending), render.count(len(volume_ids), 'volume'),
+                server.label, poller.elapsed))
     if progress:
         progress.done()
     for vid in pending:
@@ -162,7 +154,7 @@ def wait_server_status(gatherer, server_id, status, poller, progress=None):
         try:
             server = gatherer.server_by_id(server_id)
         except Exception as e:
-            if not _transient(e):
+            if not errors.is_ambiguous(e):
                 raise
             continue
         if progress:
@@ -183,23 +175,24 @@ def wait_server_status(gatherer, server_id, status, poller, progress=None):
     raise Timeout(status)
 
 
-def wait_jobs(ecs, job_ids, poller, progress=None):
+def wait_jobs(job_status, job_ids, poller, progress=None):
     """Wait for ECS jobs that run side by side; return their outcomes.
 
-    Each round asks for every job still running, under one deadline.  The
+    ``job_status(job_id)`` asks the cloud for one job and returns its
+    status and body.  Each round asks for every job still running, under
+    one deadline.  The
     outcome of each job ID is ``('SUCCESS' or 'FAIL', job body)``,
     ``(TIMED_OUT, None)``, or ``(FAILED, error)`` when asking for it
     failed for good.
     """
-    from otcclient_detach import detach
     pending = list(job_ids)
     outcomes = {}
     for _ in poller:
         for job_id in list(pending):
             try:
-                status, body = detach.job_status(ecs, job_id)
+                status, body = job_status(job_id)
             except Exception as e:
-                if not _transient(e):
+                if not errors.is_ambiguous(e):
                     outcomes[job_id] = (FAILED, e)
                     pending.remove(job_id)
                 continue
@@ -209,8 +202,9 @@ def wait_jobs(ecs, job_ids, poller, progress=None):
         if not pending:
             break
         if progress:
-            progress.show('Waiting for %d of %d ECS job(s) (%ds)' % (
-                len(pending), len(job_ids), poller.elapsed))
+            progress.show('Waiting for %d of %s (%ds)' % (
+                len(pending), render.count(len(job_ids), 'ECS job'),
+                poller.elapsed))
     if progress:
         progress.done()
     for job_id in pending:

@@ -44,8 +44,11 @@ def no_volume(shown):
 
 def refused(volume, server, detail, way_out):
     return ('Refused to detach volume %s from server %s: [attached] volume '
-            '%s is not attached to server %s (%s). Way out: %s. Nothing was '
-            'detached.' % (volume, server, volume, server, detail, way_out))
+            '%s is not attached to server %s (%s). Way out: %s. The other '
+            'rules are not checked: they judge a detach from this server, '
+            'which cannot happen while the volume is not attached to it. '
+            'Nothing was detached.' % (volume, server, volume, server, detail,
+                                       way_out))
 
 
 VOLUME_LIST = "check the server's disks with 'openstack server volume list " \
@@ -138,23 +141,30 @@ LOOKUP_CASES = [
 USAGE_CASES = [
     case('dry_run_with_stop_server',
          ['--dry-run', '--stop-server', 'web-linux', 'web-data-1'], 2,
-         '--dry-run with --stop-server'),
+         '--dry-run changes nothing, so it stops no server; drop '
+         '--stop-server (the report judges a running ECS as the stopped one '
+         'it would make of it only without --dry-run)'),
     case('dry_run_with_wait',
          ['--dry-run', '--wait', 'web-linux', 'web-data-1'], 2,
-         '--dry-run with --wait'),
+         '--dry-run changes nothing, so there is nothing to wait for; drop '
+         '--wait'),
     case('force_detach_without_native',
          ['--force-detach', 'web-linux', 'web-data-1'], 2,
-         '--force-detach needs --api native'),
+         "--force-detach is a flag of OTC's native detach API "
+         '(delete_flag=1); add --api native, or drop --force-detach'),
     case('force_detach_with_nova',
          ['--api', 'nova', '--force-detach', 'web-linux', 'web-data-1'], 2,
-         '--force-detach needs --api native'),
+         "--force-detach is a flag of OTC's native detach API "
+         '(delete_flag=1); add --api native, or drop --force-detach'),
     case('timeout_without_wait',
          ['--timeout', '60', 'web-linux', 'web-data-1'], 2,
-         '--timeout needs --wait (or --stop-server or --api native, which '
-         'wait)'),
+         '--timeout limits a wait, and nothing waits without --wait '
+         '(--stop-server and --api native wait too); add --wait, or drop '
+         '--timeout'),
     case('start_server_without_stop_server',
          ['--start-server', 'web-linux', 'web-data-1'], 2,
-         '--start-server needs --stop-server'),
+         '--start-server starts the ECS again after --stop-server stopped '
+         'it; add --stop-server, or drop --start-server'),
     case('timeout_zero', ['--wait', '--timeout', '0', 'web-linux', 'w'], 2,
          "argument --timeout: '0' is not a positive whole number of "
          "seconds"),
@@ -248,7 +258,8 @@ class TestGoodInputStillWorks(base.SimulatorTestCase):
         self.sim.stop()
         result = self.detach('--dry-run', '--wait', 'web-linux', 'w')
         self.assertEqual(2, result.returncode, result)
-        self.assertEqual(USAGE + '--dry-run with --wait',
+        self.assertEqual(USAGE + '--dry-run changes nothing, so there is '
+                         'nothing to wait for; drop --wait',
                          result.stderr.rstrip('\n').splitlines()[-1])
 
 

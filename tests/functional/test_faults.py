@@ -193,7 +193,7 @@ class TestFailedDelete(FaultTestCase):
             [('GET', ATTACHMENTS), ('GET', self.volume_id(volume))],
             [(r['method'], r['path'].rsplit('/', 1)[-1])
              for r in after[:2]], result)
-        self.assertIn('1 of 1 volumes failed to detach.', result.stderr)
+        self.assertIn('1 of 1 volume failed to detach.', result.stderr)
 
     def check_status(self, status):
         self.sim.add_fault('DELETE', ATTACHMENTS, status=status,

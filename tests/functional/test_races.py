@@ -1,4 +1,4 @@
-"""Races (issue #5, part 3): the state changes between check and DELETE.
+"""Races: the state changes between check and DELETE.
 
 Another client acts while our DELETE is held in the simulator (a latency
 fault; the action runs through the simulator's Python API as soon as the
@@ -75,7 +75,7 @@ class TestDiskRaces(RaceTestCase):
             result, 'Failed to detach volume web-data-1 from server '
             'web-linux: the cloud says it is not attached (any more):',
             'Someone else detached it meanwhile (its status is available '
-            'now)', '1 of 1 volumes failed to detach.')
+            'now)', '1 of 1 volume failed to detach.')
         self.assertEqual([404], [r['status'] for r in self.deletes()])
 
     def test_detached_by_someone_else_while_we_would_wait(self):

@@ -234,7 +234,7 @@ class TestRules(RulesMixin, base.SimulatorTestCase):
         self.assertNotEqual([], self.requests('GET', '/v3/', 'volume'))
         self.assertEqual([], self.requests('GET', '/v2/', 'volume'))
 
-    # -- request budget (issue #2) -------------------------------------------
+    # -- request budget ----------------------------------------------------
 
     def stock_request_count(self, server, volume):
         """Requests of stock ``server remove volume`` in a fresh cloud."""

@@ -1,4 +1,4 @@
-"""Secrets and TLS (issue #5, part 4).
+"""Secrets and TLS.
 
 With ``--debug`` the CLI prints every request; no password, token or
 application-credential secret may appear in its output, on success or on
@@ -265,3 +265,26 @@ class TestClientCertificate(base.SimulatorTestCase):
             'cert.yaml', extra={'cert': self.cert, 'key': self.key})
         result = self.detach('web-linux', 'web-data-1', env=self.env(clouds))
         self.assertDetachedOnce(result, 'web-linux', 'web-data-1')
+
+
+class TestVerboseOutput(SecretsTestCase):
+    """``-v`` (the decision log) prints no secret either."""
+
+    def test_password_auth_with_failures(self):
+        self.sim.add_fault('GET', r'/servers/detail$', status=503)
+        self.sim.add_fault('DELETE', '/' + self.volume_id('web-data-2'),
+                           status=500)
+        result = self.detach('-v', '--wait', 'web-linux', 'web-data-1',
+                             'web-data-2')
+        self.assertEqual(1, result.returncode, result)
+        self.assertIn('rule attached: pass', result.stderr)
+        self.assertNoSecrets(result)
+
+    def test_application_credential(self):
+        clouds = self.write_clouds_yaml(
+            'appcred.yaml', auth_type='v3applicationcredential')
+        result = self.detach('-v', 'web-linux', 'web-data-1',
+                             env=self.env(clouds))
+        self.assertEqual(0, result.returncode, result)
+        self.assertIn('Sending DELETE', result.stderr)
+        self.assertNoSecrets(result)

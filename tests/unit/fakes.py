@@ -288,14 +288,12 @@ def add_attachment(volume, server_id, device):
     volume['status'] = 'in-use'
 
 
-def model_volume(volume_id, status='in-use', attached_to=(), name=None,
-                 multiattach=False):
+def model_volume(volume_id, status='in-use', attached_to=(), name=None):
     """A :class:`model.Volume` as ``Gatherer.volume_by_id`` returns it."""
     return model.Volume(
         id=volume_id, name=name, status=status,
         attachments=[model.Attachment(server_id=sid, device='/dev/vdb')
-                     for sid in attached_to],
-        multiattach=multiattach)
+                     for sid in attached_to])
 
 
 class FakeClock(object):

@@ -15,8 +15,8 @@ from openstackclient.tests.unit import utils
 from osc_lib import exceptions
 from tests.unit import fakes
 
-from otcclient_detach import cloud
 from otcclient_detach import command
+from otcclient_detach import errors
 from otcclient_detach import wait
 
 REAL_POLLER = wait.Poller
@@ -57,7 +57,8 @@ class DetachTestCase(utils.TestCommand):
 
     @property
     def stderr(self):
-        return self.app.stderr.getvalue()
+        # Whitespace squashed: the messages are wrapped.
+        return ' '.join(self.app.stderr.getvalue().split())
 
     @property
     def stdout(self):
@@ -81,14 +82,30 @@ class TestParser(DetachTestCase):
     def parse(self, *argv):
         return self.check_parser(self.cmd, list(argv), [])
 
+    def usage_error(self, *argv):
+        """What the command says about a usage error, which exits 2.
+
+        argparse rejects a bad value while parsing; options that make no
+        sense together are rejected when the command runs, before it
+        sends anything.
+        """
+        try:
+            parsed = self.parse(*argv)
+        except ParserException as e:
+            return str(e)
+        stderr = io.StringIO()
+        with fixtures.MonkeyPatch('sys.stderr', stderr):
+            e = self.assertRaises(SystemExit, self.cmd.run, parsed)
+        self.assertEqual(2, e.code)
+        return ' '.join(stderr.getvalue().split())
+
     def assertUsageError(self, text, *argv):
-        e = self.assertRaises(ParserException, self.parse, *argv)
-        self.assertIn(text, str(e))
+        self.assertIn(text, self.usage_error(*argv))
 
     def test_server_and_volume(self):
         self.check_parser(self.cmd, ['web-1', 'data-1'], [
             ('server', 'web-1'), ('volumes', ['data-1']), ('force', False),
-            ('dry_run', False), ('wait', False), ('timeout', 300),
+            ('dry_run', False), ('wait', False), ('timeout', None),
             ('stop_server', False), ('start_server', False),
             ('api', 'nova'), ('force_detach', False)])
 
@@ -106,7 +123,7 @@ class TestParser(DetachTestCase):
         self.check_parser(self.cmd, ['--dry-run', 'web-1', 'data-1'],
                           [('dry_run', True)])
         self.check_parser(self.cmd, ['--wait', 'web-1', 'data-1'],
-                          [('wait', True), ('timeout', 300)])
+                          [('wait', True), ('timeout', None)])
 
     def test_timeout(self):
         self.check_parser(self.cmd,
@@ -128,28 +145,33 @@ class TestParser(DetachTestCase):
             [('timeout', 9)])
 
     def test_timeout_without_wait(self):
-        self.assertUsageError('--timeout needs --wait',
+        self.assertUsageError('--timeout limits a wait, and nothing waits '
+                              'without --wait (--stop-server and --api '
+                              'native wait too); add --wait, or drop '
+                              '--timeout',
                               '--timeout', '60', 'web-1', 'data-1')
 
     def test_dry_run_with_stop_server(self):
-        self.assertUsageError('--dry-run with --stop-server',
+        self.assertUsageError('--dry-run changes nothing, so it stops no '
+                              'server; drop --stop-server',
                               '--dry-run', '--stop-server', 'web-1', 'd')
 
     def test_dry_run_with_wait(self):
-        self.assertUsageError('--dry-run with --wait',
+        self.assertUsageError('--dry-run changes nothing, so there is '
+                              'nothing to wait for; drop --wait',
                               '--dry-run', '--wait', 'web-1', 'd')
 
     def test_start_server_needs_stop_server(self):
-        self.assertUsageError('--start-server needs --stop-server',
+        self.assertUsageError('add --stop-server, or drop --start-server',
                               '--start-server', 'web-1', 'd')
         self.check_parser(
             self.cmd, ['--stop-server', '--start-server', 'web-1', 'd'],
             [('stop_server', True), ('start_server', True)])
 
     def test_force_detach_needs_native_api(self):
-        self.assertUsageError('--force-detach needs --api native',
+        self.assertUsageError('add --api native, or drop --force-detach',
                               '--force-detach', 'web-1', 'd')
-        self.assertUsageError('--force-detach needs --api native',
+        self.assertUsageError('add --api native, or drop --force-detach',
                               '--api', 'nova', '--force-detach', 'web-1',
                               'd')
         self.check_parser(
@@ -163,9 +185,14 @@ class TestParser(DetachTestCase):
         self.assertUsageError('invalid choice', '--api', 'ecs', 'web-1', 'd')
 
     def test_usage_error_sends_nothing(self):
-        self.assertRaises(ParserException, self.parse, '--dry-run',
-                          '--wait', 'web-1', 'data-1')
+        self.assertIn('drop --wait', self.usage_error(
+            '--dry-run', '--wait', 'web-1', 'data-1'))
         self.assertEqual([], self.cloud.sent())
+
+    def test_default_timeout_when_waiting(self):
+        parsed = self.parse('--wait', 'web-1', 'data-1')
+        self.cmd.run(parsed)
+        self.assertEqual(command.DEFAULT_TIMEOUT, parsed.timeout)
 
 
 class TestDetachDataDisk(DetachTestCase):
@@ -509,8 +536,8 @@ class TestCloudAnswers(DetachTestCase):
         self.assertEqual(1, status)
         self.assertIn(message, self.stderr)
         self.assertIn('HTTP 409, 0101046', self.stderr)
-        self.assertIn(cloud.HINTS['0101046'], self.stderr)
-        self.assertIn('1 of 1 volumes failed to detach.', self.stderr)
+        self.assertIn(errors.HINTS['0101046'], self.stderr)
+        self.assertIn('1 of 1 volume failed to detach.', self.stderr)
 
     def test_not_found(self):
         self.cloud.compute.route(
@@ -556,3 +583,46 @@ class TestNativeApi(DetachTestCase):
         self.assertEqual(1, status)
         self.assertIn('disk busy', self.stderr)
         self.assertIn('Ecs.0102', self.stderr)
+
+
+class TestHelpFirstScreen(DetachTestCase):
+    """``--help`` at 80 columns: the first 25 lines say what matters."""
+
+    def setUp(self):
+        super(TestHelpFirstScreen, self).setUp()
+        self.useFixture(fixtures.EnvironmentVariable('COLUMNS', '80'))
+        self.help = self.cmd.get_parser(
+            'openstack server volume detach-otc').format_help()
+        self.first = self.help.splitlines()[:25]
+
+    def test_synopsis_description_and_most_used_options(self):
+        text = '\n'.join(self.first)
+        self.assertTrue(self.first[0].startswith(
+            'usage: openstack server volume detach-otc'), self.first[0])
+        self.assertIn("Detach volumes from a server, only when OTC's rules "
+                      "allow it.", text)
+        for option in ('--dry-run', '--force', '--wait', '--stop-server'):
+            self.assertIn('\n  %s ' % option, text, option)
+
+    def test_synopsis_names_our_options_before_the_formatters(self):
+        usage = self.help[:self.help.index('\n\n')]
+        self.assertNotIn('-f {', usage)
+        self.assertNotIn('--sort-column', usage)
+        # Every option of ours (the 'options:' section) is in the synopsis.
+        section = self.help.split('\noptions:\n', 1)[1].split('\n\n')[0]
+        ours = [line.split()[0].rstrip(',') for line in section.splitlines()
+                if line.startswith('  -')]
+        self.assertEqual(9, len(ours), ours)
+        for option in ours:
+            self.assertIn('[%s' % option, usage)
+        self.assertIn('<output options>', usage)
+        self.assertTrue(usage.rstrip().endswith(
+            '<server> <volume> [<volume> ...]'), usage)
+
+    def test_rules_come_after_the_options(self):
+        self.assertGreater(self.help.index('- attached:'),
+                           self.help.index('--force-detach  '))
+
+    def test_lines_fit(self):
+        for line in self.help.splitlines():
+            self.assertLessEqual(len(line), 80, line)

@@ -1,8 +1,10 @@
-"""Tests for otcclient_detach.facts (gathering) and cloud (error bodies).
+"""Tests for otcclient_detach.facts (gathering) and errors (error bodies).
 
 The gatherer must resolve names and IDs the way OSC does but with fewer
 requests, pick the OS from the best source there is, and ask for the OS
-only when a rule needs it (a running ECS); see otc-facts.md.
+only when a rule needs it (a running ECS): ECS API reference, "Detaching
+a Disk from an ECS", Constraints, and IMS "External Image File Formats
+and Supported OSs".
 """
 
 from keystoneauth1 import exceptions as ks_exceptions
@@ -11,6 +13,7 @@ import testtools
 from tests.unit import fakes
 
 from otcclient_detach import cloud
+from otcclient_detach import errors
 from otcclient_detach import facts
 from otcclient_detach import model
 
@@ -91,7 +94,7 @@ class TestServerResolution(GathererTestCase):
         name = '0b5e8a3c-1d2f-4a6b-9c8d-7e6f5a4b3c2d'
         self.cloud.compute.route('GET', '/servers/%s' % name, status=403,
                                  body=fakes.nova_error(403, 'Forbidden'))
-        e = self.assertRaises(cloud.CloudError, self.gatherer.server, name)
+        e = self.assertRaises(errors.CloudError, self.gatherer.server, name)
         self.assertEqual(403, e.status)
         self.assertEqual(1, len(self.cloud.sent()))
 
@@ -232,14 +235,11 @@ class TestVolumeResolution(GathererTestCase):
             os_version=fakes.LINUX_OS, os_type='Linux', multiattach=True)
         found = self.gatherer.volume_by_id(volume['id'])
         self.assertEqual('in-use', found.status)
-        self.assertTrue(found.multiattach)
         self.assertTrue(found.is_scsi)
         self.assertEqual({'__os_version': fakes.LINUX_OS,
                           '__os_type': 'Linux'}, found.image_metadata)
         attachment = found.attachment_to(server['id'])
         self.assertEqual('/dev/vdb', attachment.device)
-        self.assertEqual(volume['attachments'][0]['attachment_id'],
-                         attachment.attachment_id)
 
     def test_attachments_lists_nova_entries(self):
         server = self.cloud.add_server('web-1')
@@ -368,7 +368,7 @@ class TestOsInfo(GathererTestCase):
         del self.cloud.volumes[self.system['id']]['volume_image_metadata']
         self.cloud.image.route('GET', '/images/img-1', status=500,
                                body=fakes.nova_error(500, 'boom'))
-        e = self.assertRaises(cloud.CloudError, self.os_info)
+        e = self.assertRaises(errors.CloudError, self.os_info)
         self.assertEqual(500, e.status)
 
     def test_from_server_metadata_without_image_request(self):
@@ -477,43 +477,41 @@ class TestErrorFrom(testtools.TestCase):
     def test_nova_style_with_custom_errno(self):
         message = ("Cannot 'detach_volume' instance abc while it is in "
                    "task_state powering-off")
-        e = cloud.error_from(fakes.response(
-            409, fakes.nova_error(409, message, errno='0101046'),
-            url='https://ecs/x'))
+        e = errors.error_from(fakes.response(
+            409, fakes.nova_error(409, message, errno='0101046')))
         self.assertEqual(409, e.status)
         self.assertEqual(message, e.message)
         self.assertIsNone(e.code)
         self.assertEqual('0101046', e.errno)
-        self.assertEqual('https://ecs/x', e.url)
-        self.assertEqual(cloud.HINTS['0101046'], e.hint)
+        self.assertEqual(errors.HINTS['0101046'], e.hint)
         self.assertEqual('%s (HTTP 409, 0101046). Hint: %s' % (
-            message, cloud.HINTS['0101046']), str(e))
+            message, errors.HINTS['0101046']), str(e))
 
     def test_nova_style_without_errno(self):
-        e = cloud.error_from(fakes.response(
+        e = errors.error_from(fakes.response(
             404, fakes.nova_error(404, 'volume_id not found: v')))
         self.assertEqual('volume_id not found: v', e.message)
         self.assertIsNone(e.hint)
         self.assertEqual('volume_id not found: v (HTTP 404)', str(e))
 
     def test_otc_style(self):
-        e = cloud.error_from(fakes.response(
+        e = errors.error_from(fakes.response(
             400, fakes.otc_error('Ecs.0100', 'ECS status is not valid.')))
         self.assertEqual(400, e.status)
         self.assertEqual('Ecs.0100', e.code)
         self.assertEqual('ECS status is not valid.', e.message)
-        self.assertEqual(cloud.HINTS['Ecs.0100'], e.hint)
+        self.assertEqual(errors.HINTS['Ecs.0100'], e.hint)
         self.assertIn('(HTTP 400, Ecs.0100). Hint: ', str(e))
 
     def test_flat_message(self):
-        e = cloud.error_from(fakes.response(
+        e = errors.error_from(fakes.response(
             429, {'message': 'Too many requests', 'code': 'Common.1503'}))
         self.assertEqual('Too many requests', e.message)
         self.assertEqual('Common.1503', e.code)
         self.assertIn('flow control', str(e))
 
     def test_html_body(self):
-        e = cloud.error_from(fakes.response(
+        e = errors.error_from(fakes.response(
             502, text='  <html><body>Bad Gateway</body></html>\n'))
         self.assertEqual(502, e.status)
         self.assertEqual('<html><body>Bad Gateway</body></html>', e.message)
@@ -521,20 +519,20 @@ class TestErrorFrom(testtools.TestCase):
         self.assertIsNone(e.errno)
 
     def test_long_text_is_cut(self):
-        e = cloud.error_from(fakes.response(500, text='x' * 1000))
+        e = errors.error_from(fakes.response(500, text='x' * 1000))
         self.assertEqual(300, len(e.message))
 
     def test_empty_body_uses_reason(self):
-        e = cloud.error_from(fakes.response(503))
+        e = errors.error_from(fakes.response(503))
         self.assertEqual('Service Unavailable', e.message)
         self.assertEqual('Service Unavailable (HTTP 503)', str(e))
 
     def test_nothing_at_all(self):
-        e = cloud.error_from(fakes.response(500, reason=''))
+        e = errors.error_from(fakes.response(500, reason=''))
         self.assertEqual('no message', e.message)
 
     def test_json_without_message(self):
-        e = cloud.error_from(fakes.response(400, {'badRequest': {}}))
+        e = errors.error_from(fakes.response(400, {'badRequest': {}}))
         self.assertEqual(400, e.status)
         self.assertTrue(e.message)
 
@@ -556,7 +554,7 @@ class TestRequest(testtools.TestCase):
     def test_error_raises_cloud_error(self):
         self.proxy.route('DELETE', '/x', status=409, body=fakes.nova_error(
             409, 'busy', errno='0101046'))
-        e = self.assertRaises(cloud.CloudError, cloud.request, self.proxy,
+        e = self.assertRaises(errors.CloudError, cloud.request, self.proxy,
                               'DELETE', '/x')
         self.assertEqual('0101046', e.errno)
 

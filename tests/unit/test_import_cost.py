@@ -1,9 +1,10 @@
 """The command module costs every ``openstack`` call nothing to import.
 
 At start-up the CLI imports every module of every ``openstack.*``
-entry-point group, for every command a user runs (otc-facts.md, "How
-python-openstackclient loads a plugin"), so the module named by the entry
-point may import only what python-openstackclient has loaded already.
+entry-point group, for every command a user runs (python-openstackclient's
+``openstackclient/shell.py``, ``_load_plugins`` and ``_load_commands``),
+so the module named by the entry point may import only what
+python-openstackclient has loaded already.
 """
 
 import json

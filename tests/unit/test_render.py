@@ -30,12 +30,11 @@ class TestHelpText(testtools.TestCase):
 
     def setUp(self):
         super(TestHelpText, self).setUp()
-        self.text = render.help_text('Detach volumes from a server.\n')
+        self.text = render.epilog()
 
-    def test_starts_with_description(self):
-        self.assertTrue(
-            self.text.startswith('Detach volumes from a server.\n'),
-            self.text)
+    def test_description_is_one_paragraph(self):
+        text = render.description('Detach volumes.\n\n    Checked first.\n')
+        self.assertEqual('Detach volumes. Checked first.', text)
 
     def test_every_rule_with_its_source(self):
         text = squash(self.text)
@@ -47,7 +46,8 @@ class TestHelpText(testtools.TestCase):
         self.assertEqual(len(rules.RULES), self.text.count('Source:'))
 
     def test_rules_in_order(self):
-        positions = [self.text.index(rule.id + ':') for rule in rules.RULES]
+        positions = [self.text.index('- %s:' % rule.id)
+                     for rule in rules.RULES]
         self.assertEqual(sorted(positions), positions)
 
     def test_not_forceable_rules_say_so(self):
@@ -58,15 +58,36 @@ class TestHelpText(testtools.TestCase):
             len([r for r in rules.RULES if r.forceable is None]),
             self.text.count('A reminder only: it never blocks.'))
 
-    def test_lines_fit_once_formatted(self):
-        # argparse refills plain paragraphs and keeps indented ones.
-        formatter = render.HelpFormatter('openstack')
-        text = formatter._fill_text(self.text, render.WIDTH, '')
-        for line in text.splitlines():
+    def test_running_only_rules_come_from_the_table(self):
+        running = [r.id for r in rules.RULES if r.running_only]
+        self.assertEqual(
+            ['system-disk', 'os-supported', 'windows-scsi', 'guest-prepare'],
+            running)
+        self.assertIn(squash('Rules system-disk, os-supported, windows-scsi '
+                             'and guest-prepare apply to a running'),
+                      squash(self.text))
+
+    def test_force_help_lists_the_forceable_rules_of_the_table(self):
+        self.assertEqual(
+            'server-status, task-state, locked, system-disk, os-supported '
+            'and windows-scsi', render.forceable_rules())
+        self.assertEqual([r.id for r in rules.RULES if r.forceable],
+                         list(rules.FORCEABLE))
+
+    def test_says_why_attached_stops_the_others(self):
+        self.assertIn(squash(rules.NOT_JUDGED), squash(self.text))
+
+    def test_lines_fit(self):
+        for line in self.text.splitlines():
             self.assertLessEqual(len(line), render.WIDTH, repr(line))
-        # The rule list is indented, so it is kept as written.
-        for rule in rules.RULES:
-            self.assertIn('  - %s:' % rule.id, text)
+
+
+class TestCount(testtools.TestCase):
+
+    def test_singular_and_plural(self):
+        self.assertEqual('1 volume', render.count(1, 'volume'))
+        self.assertEqual('0 volumes', render.count(0, 'volume'))
+        self.assertEqual('3 ECS jobs', render.count(3, 'ECS job'))
 
 
 # (name, facts of each volume, whether --force would help)

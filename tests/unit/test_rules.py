@@ -1,8 +1,8 @@
 """Tests for otcclient_detach.rules: OTC's rules as pure functions.
 
 The expectations come from the seed ("Detaching a Disk from an ECS",
-Constraints) and OTC's user guide as summarised in
-shared/reference/otc-facts.md: from a stopped ECS any disk goes; from a
+Constraints) and OTC's ECS user guide ("Detaching an EVS Disk from a
+Running ECS"): from a stopped ECS any disk goes; from a
 running one only data disks, only on a listed OS, never a SCSI disk of a
 Windows ECS; never while a task runs or the ECS is locked.
 """
@@ -66,11 +66,9 @@ def make_facts(status='ACTIVE', task_state=None, locked=False,
         attachments=[
             model.Attachment(
                 server_id=sid,
-                device=device if sid == SERVER_ID else '/dev/vdc',
-                attachment_id='att-%s' % sid)
+                device=device if sid == SERVER_ID else '/dev/vdc')
             for sid in attached_to],
-        metadata=dict(volume_metadata or {}),
-        multiattach=len(attached_to) > 1)
+        metadata=dict(volume_metadata or {}))
     return model.Facts(server, volume, os)
 
 
@@ -312,7 +310,7 @@ class TestStoppedServer(RulesTestCase):
         for root, device in DEVICES:
             facts = make_facts(status='SHUTOFF', root_device_name=root,
                                device=device, os=None)
-            self.assertFalse(rules.needs_os(facts.server, facts.volume),
+            self.assertFalse(model.needs_os(facts.server, facts.volume),
                              describe(facts))
 
 
@@ -329,7 +327,7 @@ class TestNeedsOs(testtools.TestCase):
         for status, holders, expected in cases:
             facts = make_facts(status=status, attached_to=holders, os=None)
             self.assertEqual(
-                expected, rules.needs_os(facts.server, facts.volume),
+                expected, model.needs_os(facts.server, facts.volume),
                 describe(facts))
 
 
@@ -649,8 +647,8 @@ class TestStopFirst(RulesTestCase):
 
     def test_no_os_needed(self):
         facts = make_facts()
-        self.assertTrue(rules.needs_os(facts.server, facts.volume))
-        self.assertFalse(rules.needs_os(facts.server, facts.volume,
+        self.assertTrue(model.needs_os(facts.server, facts.volume))
+        self.assertFalse(model.needs_os(facts.server, facts.volume,
                                         stop_first=True))
 
     def test_error_state_is_not_made_stopped(self):

@@ -1,4 +1,4 @@
-"""The safety property (issue #5, part 5), over a generated table.
+"""The safety property, over a generated table.
 
 The command runs in python-openstackclient's fake application over a
 :class:`tests.unit.fakes.FakeCloud` (as in test_command.py) for each
@@ -6,7 +6,8 @@ combination of server status x task state x lock x root device x the
 disk's device x OS string x OS type x SCSI/VBD x where the disk is
 attached x flags, drawn by hypothesis (and, for the system disk of a
 running ECS, as an explicit product).  The verdict is computed here from
-OTC's rules as otc-facts.md states them, not with the code under test:
+OTC's rules as its documentation states them (doc/source/rules.rst), not
+with the code under test:
 
 * a DELETE is sent iff the disk is attached to the server and either
   every rule passes or --force was given (never with --dry-run, never a
@@ -29,13 +30,13 @@ from unittest import mock
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
-from keystoneauth1 import exceptions as ks_exceptions
 from openstackclient.tests.unit import utils
 from osc_lib import exceptions
 from tests.unit import fakes
 
 from otcclient_detach import cloud
 from otcclient_detach import command
+from otcclient_detach import errors
 from otcclient_detach import wait
 
 REAL_POLLER = wait.Poller
@@ -47,7 +48,7 @@ LOCKS = (False, True, None)  # None: the cloud did not say (< 2.9)
 ROOTS = ('/dev/vda', '/dev/sda', '/dev/xvda', None)
 DEVICES = ('/dev/vda', '/dev/sda', '/dev/xvda', '/dev/vdb', '/dev/sdc')
 #: On OTC's lists (IMS "External Image File Formats and Supported OSs"
-#: and the seed's Table 1) or not, as otc-facts.md says.
+#: and the seed's Table 1) or not.
 LISTED = (fakes.LINUX_OS, fakes.WINDOWS_OS, 'Ubuntu 18.04 server 64bit',
           'Windows Server 2019 Datacenter 64bit')
 UNLISTED = (fakes.UNLISTED_OS, 'Windows 95', 'OpenBSD 7.3')
@@ -382,24 +383,9 @@ class TestFailureKinds(SafetyTestCase):
         for status, ambiguous in ((500, True), (503, True), (429, True),
                                   (408, True), (400, False), (403, False),
                                   (404, False), (409, False)):
-            self.assertEqual(ambiguous, cloud.is_ambiguous(
-                cloud.CloudError(status, 'x')), status)
+            self.assertEqual(ambiguous, errors.is_ambiguous(
+                errors.CloudError(status, 'x')), status)
 
-    def test_may_still_happen(self):
-        refused = ks_exceptions.ConnectFailure(
-            'Unable to establish connection to http://h/x: Failed to '
-            'establish a new connection: [Errno 111] Connection refused')
-        dropped = ks_exceptions.ConnectFailure(
-            "Unable to establish connection to http://h/x: ('Connection "
-            "aborted.', RemoteDisconnected('Remote end closed connection "
-            "without response'))")
-        timeout = ks_exceptions.ConnectTimeout('Request to http://h/x timed '
-                                               'out')
-        self.assertFalse(cloud.may_still_happen(refused))
-        self.assertTrue(cloud.may_still_happen(dropped))
-        self.assertTrue(cloud.may_still_happen(timeout))
-        self.assertFalse(cloud.may_still_happen(cloud.CloudError(503, 'x')))
-        self.assertEqual('Connection refused', cloud.reason_of(refused))
-        self.assertEqual('the cloud closed the connection without answering',
-                         cloud.reason_of(dropped))
-        self.assertEqual('timed out', cloud.reason_of(timeout))
+    def test_an_answer_is_never_in_flight(self):
+        # Real connection failures: tests/unit/test_errors.py.
+        self.assertFalse(errors.may_still_happen(errors.CloudError(503, 'x')))

@@ -2,10 +2,12 @@
 
 A DELETE only starts a detach; it is done when the volume has left the
 server's attachment list and it failed when the cloud rolled it back to
-``in-use`` (otc-facts.md, "The detach calls").  No test sleeps: every
+``in-use`` (nova API reference, "Detach a volume from an instance";
+tempest waits so).  No test sleeps: every
 poller gets a fake clock.
 """
 
+import functools
 import io
 import re
 
@@ -14,8 +16,8 @@ from keystoneauth1 import exceptions as ks_exceptions
 import testtools
 from tests.unit import fakes
 
-from otcclient_detach import cloud
 from otcclient_detach import detach
+from otcclient_detach import errors
 from otcclient_detach import facts
 from otcclient_detach import model
 from otcclient_detach import operations
@@ -151,8 +153,7 @@ class TestWaitDetached(testtools.TestCase):
 
     def test_multiattach_in_use_for_other_server_only_is_not_rollback(self):
         other = fakes.model_volume('v1', status='in-use',
-                                   attached_to=(OTHER_SERVER_ID,),
-                                   multiattach=True)
+                                   attached_to=(OTHER_SERVER_ID,))
         # Nova still lists it for a while, the volume no longer does.
         g = ScriptedGatherer([{'v1': other}] * 5 + [gone('v1')])
         self.assertEqual({'v1': (wait.DETACHED, None)}, self.wait(g))
@@ -193,9 +194,9 @@ class TestWaitDetached(testtools.TestCase):
 
     def test_transient_errors_are_survived(self):
         g = ScriptedGatherer([
-            cloud.CloudError(503, 'Service Unavailable'),
+            errors.CloudError(503, 'Service Unavailable'),
             ks_exceptions.ConnectFailure('connection reset'),
-            cloud.CloudError(429, 'Too many requests', code='Common.1503'),
+            errors.CloudError(429, 'Too many requests', code='Common.1503'),
             ks_exceptions.ConnectTimeout('slow'),
             gone('v1')])
         self.assertEqual({'v1': (wait.DETACHED, None)}, self.wait(g))
@@ -203,8 +204,8 @@ class TestWaitDetached(testtools.TestCase):
 
     def test_non_transient_error_propagates(self):
         g = ScriptedGatherer([{'v1': attached('v1', 'detaching')},
-                              cloud.CloudError(403, 'Forbidden')])
-        e = self.assertRaises(cloud.CloudError, self.wait, g)
+                              errors.CloudError(403, 'Forbidden')])
+        e = self.assertRaises(errors.CloudError, self.wait, g)
         self.assertEqual(403, e.status)
 
     def test_three_volumes_wait_in_one_loop(self):
@@ -248,10 +249,14 @@ class TestWaitDetached(testtools.TestCase):
         for stream in (tty, pipe):
             poller = wait.Poller(60, clock=self.clock.clock,
                                  sleep=self.clock.sleep)
-            wait.wait_detached(ScriptedGatherer([gone('v1')]), self.server,
-                               ['v1'], poller, wait.Progress(stream))
-        self.assertIn('Waiting for 0 of 1 volume(s) to detach from web-1',
+            wait.wait_detached(
+                ScriptedGatherer([{'v1': attached('v1', 'detaching')},
+                                  gone('v1')]),
+                self.server, ['v1'], poller, wait.Progress(stream))
+        self.assertIn('Waiting for 1 of 1 volume to detach from web-1',
                       tty.getvalue())
+        # Once every volume is gone there is nothing left to wait for.
+        self.assertNotIn('Waiting for 0', tty.getvalue())
         self.assertTrue(tty.getvalue().endswith('\n'))
         self.assertEqual('', pipe.getvalue())
 
@@ -302,15 +307,15 @@ class TestWaitServerStatus(testtools.TestCase):
         self.assertEqual(1, g.polls)
 
     def test_transient_errors_are_survived(self):
-        g = ScriptedServers([cloud.CloudError(502, 'Bad Gateway'),
+        g = ScriptedServers([errors.CloudError(502, 'Bad Gateway'),
                              ks_exceptions.ConnectFailure('reset'),
                              ('SHUTOFF', None)])
         wait.wait_server_status(g, 's', 'SHUTOFF', self.poller())
         self.assertEqual(3, g.polls)
 
     def test_non_transient_error_propagates(self):
-        g = ScriptedServers([cloud.CloudError(404, 'gone')])
-        self.assertRaises(cloud.CloudError, wait.wait_server_status, g, 's',
+        g = ScriptedServers([errors.CloudError(404, 'gone')])
+        self.assertRaises(errors.CloudError, wait.wait_server_status, g, 's',
                           'SHUTOFF', self.poller())
 
 
@@ -326,7 +331,8 @@ class TestWaitJob(testtools.TestCase):
                            sleep=self.clock.sleep)
 
     def wait(self, timeout=60, job_ids=('j1',)):
-        return wait.wait_jobs(self.ecs, list(job_ids),
+        return wait.wait_jobs(functools.partial(detach.job_status, self.ecs),
+                              list(job_ids),
                               self.poller(timeout))[job_ids[0]]
 
     def job(self, *answers):
@@ -368,7 +374,9 @@ class TestWaitJob(testtools.TestCase):
         for job_id, status in (('j1', 'SUCCESS'), ('j2', 'FAIL')):
             self.ecs.route('GET', '/jobs/%s' % job_id,
                            body={'job_id': job_id, 'status': status})
-        outcomes = wait.wait_jobs(self.ecs, ['j1', 'j2'], self.poller())
+        outcomes = wait.wait_jobs(
+            functools.partial(detach.job_status, self.ecs), ['j1', 'j2'],
+            self.poller())
         self.assertEqual({'j1': 'SUCCESS', 'j2': 'FAIL'},
                          {j: o[0] for j, o in outcomes.items()})
         self.assertEqual([wait.FIRST_INTERVAL], self.clock.sleeps)
@@ -377,7 +385,7 @@ class TestWaitJob(testtools.TestCase):
         self.job((404, fakes.otc_error('Ecs.0614', 'no such job')))
         status, e = self.wait()
         self.assertEqual(wait.FAILED, status)
-        self.assertIsInstance(e, cloud.CloudError)
+        self.assertIsInstance(e, errors.CloudError)
         self.assertEqual('Ecs.0614', e.code)
 
 
@@ -407,6 +415,10 @@ class OperationTestCase(testtools.TestCase):
             self.gatherer, server, volumes, operations.Options(**options),
             self.stderr, clock=self.clock.clock, sleep=self.clock.sleep)
 
+    def said(self):
+        """stderr, whitespace squashed: the messages are wrapped."""
+        return ' '.join(self.stderr.getvalue().split())
+
     def compute_calls(self):
         return [(c.method, c.url, c.json) for c in self.cloud.log
                 if c.service == 'compute']
@@ -429,7 +441,7 @@ class TestOperationNova(OperationTestCase):
         status = self.operation(wait=True).run()
         self.assertEqual(operations.EXIT_OK, status)
         self.assertIn('Volume data-1 is detached from server web-1.',
-                      self.stderr.getvalue())
+                      self.said())
         self.assertEqual(
             [('DELETE', self.attachment_url(self.data1), None),
              ('GET', '/servers/%s/os-volume_attachments' %
@@ -449,12 +461,12 @@ class TestOperationNova(OperationTestCase):
                                        body={'volume': detaching}, times=1)
         status = operation.run()
         self.assertEqual(operations.EXIT_FAILED, status)
-        err = self.stderr.getvalue()
+        err = self.said()
         self.assertIn('rolled the detach back', err)
         self.assertIn('umount', err)
         self.assertIn('I/O', err)
         self.assertIn('OTC Tools', err)
-        self.assertIn('1 of 1 volumes failed to detach.', err)
+        self.assertIn('1 of 1 volume failed to detach.', err)
         # Known on the second poll, long before the timeout.
         self.assertEqual(2, len(self.clock.sleeps))
 
@@ -464,7 +476,7 @@ class TestOperationNova(OperationTestCase):
         self.cloud.volumes[self.data1['id']]['status'] = 'detaching'
         status = self.operation(wait=True, timeout=20).run()
         self.assertEqual(operations.EXIT_FAILED, status)
-        err = self.stderr.getvalue()
+        err = self.said()
         self.assertIn('timed out after 20 s', err)
         self.assertIn("'openstack server volume list web-1'", err)
         self.assertAlmostEqual(20, sum(self.clock.sleeps))
@@ -476,7 +488,7 @@ class TestOperationNova(OperationTestCase):
         status = self.operation(wait=True).run()
         self.assertEqual(operations.EXIT_FAILED, status)
         self.assertIn('went to status error_detaching',
-                      self.stderr.getvalue())
+                      self.said())
 
     def test_interrupt_while_waiting(self):
         self.cloud.compute.route('DELETE', self.attachment_url(self.data1),
@@ -491,7 +503,7 @@ class TestOperationNova(OperationTestCase):
         status = self.operation(wait=True).run()
         self.assertEqual(130, status)
         self.assertEqual(operations.EXIT_INTERRUPTED, status)
-        err = self.stderr.getvalue()
+        err = self.said()
         self.assertIn('The detach goes on in the cloud', err)
         self.assertIn("'openstack server volume list web-1'", err)
         self.assertEqual(1, len(self.cloud.deletes()))
@@ -513,11 +525,11 @@ class TestOperationNova(OperationTestCase):
             body=fakes.otc_error('Ecs.0102', 'Data disk unresponsive.'))
         status = self.operation([self.data1, self.data2]).run()
         self.assertEqual(operations.EXIT_FAILED, status)
-        err = self.stderr.getvalue()
+        err = self.said()
         self.assertIn('Failed to detach volume data-2 from server web-1',
                       err)
         self.assertIn('Data disk unresponsive.', err)
-        self.assertIn(cloud.HINTS['Ecs.0102'], err)
+        self.assertIn(errors.HINTS['Ecs.0102'], err)
         self.assertIn('1 of 2 volumes failed to detach.', err)
         self.assertEqual(2, len(self.cloud.deletes()))
 
@@ -557,7 +569,7 @@ class TestOperationStopServer(OperationTestCase):
              ('POST', self.action_url, {'os-start': None}),
              ('GET', self.server_url, None)],
             self.compute_calls())
-        err = self.stderr.getvalue()
+        err = self.said()
         self.assertIn('Server web-1 is stopped (SHUTOFF).', err)
         self.assertIn('Server web-1 is running (ACTIVE) again.', err)
         self.assertEqual('ACTIVE', self.server['status'])
@@ -575,7 +587,7 @@ class TestOperationStopServer(OperationTestCase):
         self.assertEqual(operations.EXIT_OK, status)
         self.assertEqual([], [c for c in self.compute_calls()
                               if c[0] == 'POST'])
-        self.assertIn('already; not stopping it', self.stderr.getvalue())
+        self.assertIn('already; not stopping it', self.said())
         self.assertEqual(1, len(self.cloud.deletes()))
 
     def test_stop_timeout_detaches_nothing(self):
@@ -586,7 +598,7 @@ class TestOperationStopServer(OperationTestCase):
         self.assertEqual(operations.EXIT_FAILED, status)
         self.assertEqual([], self.cloud.deletes())
         self.assertIn('did not stop within 30 s; nothing was detached',
-                      self.stderr.getvalue())
+                      self.said())
 
     def test_stop_refused_detaches_nothing(self):
         self.cloud.compute.route(
@@ -596,7 +608,7 @@ class TestOperationStopServer(OperationTestCase):
         self.assertEqual(operations.EXIT_FAILED, status)
         self.assertEqual([], self.cloud.deletes())
         self.assertIn('refused to stop server web-1: Instance is locked',
-                      self.stderr.getvalue())
+                      self.said())
 
     def test_server_going_to_error_is_told(self):
         # wait_server_status gives up at once on ERROR; the user must be
@@ -610,7 +622,7 @@ class TestOperationStopServer(OperationTestCase):
         self.assertEqual(operations.EXIT_FAILED, status)
         self.assertEqual([], self.cloud.deletes())
         self.assertEqual(1, len(self.clock.sleeps))
-        err = self.stderr.getvalue()
+        err = self.said()
         self.assertIn('nothing was detached', err)
         self.assertIn('ERROR', err)
         self.assertNotIn('did not stop within 300 s', err)
@@ -624,7 +636,7 @@ class TestOperationStopServer(OperationTestCase):
         self.assertEqual(operations.EXIT_FAILED, status)
         self.assertEqual(1, len(self.cloud.deletes()))
         self.assertIn('refused to start server web-1 again',
-                      self.stderr.getvalue())
+                      self.said())
 
 
 class TestOperationNative(OperationTestCase):
@@ -651,7 +663,7 @@ class TestOperationNative(OperationTestCase):
              '/servers/%s/os-volume_attachments' % self.server['id'], None),
             self.cloud.sent()[-1])
         self.assertEqual([], self.cloud.compute.requests('DELETE'))
-        self.assertIn('ECS job %s started' % job_id, self.stderr.getvalue())
+        self.assertIn('ECS job %s started' % job_id, self.said())
 
     def test_force_detach_sends_delete_flag(self):
         status = self.operation(api='native', force_detach=True).run()
@@ -663,9 +675,9 @@ class TestOperationNative(OperationTestCase):
         self.cloud.job_statuses = ('RUNNING', 'FAIL')
         status = self.operation(api='native').run()
         self.assertEqual(operations.EXIT_FAILED, status)
-        err = self.stderr.getvalue()
+        err = self.said()
         self.assertIn('failed: disk busy (Ecs.0102)', err)
-        self.assertIn(cloud.HINTS['Ecs.0102'], err)
+        self.assertIn(errors.HINTS['Ecs.0102'], err)
         self.assertTrue(self.cloud.is_attached(self.server['id'],
                                                self.data1['id']))
 
@@ -675,13 +687,13 @@ class TestOperationNative(OperationTestCase):
                              body={'status': 'SUCCESS'})
         status = self.operation(api='native').run()
         self.assertEqual(operations.EXIT_FAILED, status)
-        self.assertIn('rolled the detach back', self.stderr.getvalue())
+        self.assertIn('rolled the detach back', self.said())
 
     def test_job_timeout(self):
         self.cloud.job_statuses = ('RUNNING',)
         status = self.operation(api='native', timeout=25).run()
         self.assertEqual(operations.EXIT_FAILED, status)
-        self.assertIn('did not end within 25 s', self.stderr.getvalue())
+        self.assertIn('did not end within 25 s', self.said())
         self.assertAlmostEqual(25, sum(self.clock.sleeps))
 
     def test_two_jobs_share_one_deadline(self):
@@ -690,13 +702,13 @@ class TestOperationNative(OperationTestCase):
                                 timeout=25).run()
         self.assertEqual(operations.EXIT_FAILED, status)
         self.assertAlmostEqual(25, sum(self.clock.sleeps))
-        self.assertIn('2 of 2 volumes failed', self.stderr.getvalue())
+        self.assertIn('2 of 2 volumes failed', self.said())
 
     def test_not_attached_code(self):
         self.cloud.detach(self.server['id'], self.data1['id'])
         status = self.operation(api='native').run()
         self.assertEqual(operations.EXIT_FAILED, status)
-        self.assertIn('not attached (any more)', self.stderr.getvalue())
+        self.assertIn('not attached (any more)', self.said())
 
 
 class FakeSession(fakes.FakeSession):
@@ -737,3 +749,23 @@ class TestNativeEndpoint(testtools.TestCase):
         url = 'https://ecs.catalog.example/v1/%s/' % fakes.PROJECT_ID
         ecs = detach.native_endpoint(self.compute(FakeSession(url)))
         self.assertEqual(url.rstrip('/'), ecs.endpoint_override)
+
+
+class TestOperationOutcomeLines(OperationTestCase):
+
+    def test_without_wait_the_detach_is_accepted_not_done(self):
+        self.assertEqual(0, self.operation().run())
+        self.assertEqual(
+            "Detach of volume data-1 accepted; the cloud may still roll it "
+            "back: follow it with 'openstack server volume list web-1', or "
+            "use --wait.", self.said())
+        self.assertEqual(2, len(self.stderr.getvalue().splitlines()))
+
+    def test_messages_wrap_at_79_columns(self):
+        self.cloud.compute.route('DELETE', self.attachment_url(self.data1),
+                                 status=202, body='')
+        self.cloud.volumes[self.data1['id']]['status'] = 'error_detaching'
+        self.operation(wait=True).run()
+        for line in self.stderr.getvalue().splitlines():
+            self.assertLessEqual(len(line), 79, line)
+        self.assertIn('1 of 1 volume failed to detach.', self.said())

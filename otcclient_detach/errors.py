@@ -1,0 +1,318 @@
+"""What went wrong, in words: error answers, failed connections, hints.
+
+Reads the cloud's error bodies (nova, OTC and keystone style), judges a
+failure by its exception types (keystoneauth's, and the requests / urllib3
+/ ssl / socket exceptions chained to them; never their message texts) and
+words what the user reads about it.  No I/O.
+"""
+
+import http.client
+import socket
+import ssl
+
+from keystoneauth1 import exceptions as ks_exceptions
+
+#: Connection problems: refused, reset, dropped, timed out, TLS.
+CONNECTION_ERRORS = (ks_exceptions.ConnectionError,)
+
+#: What to do about the error codes OTC documents for a detach
+#: (ECS API reference, "Error Codes"; ECS user guide, "Detaching an EVS
+#: Disk from a Running ECS").
+HINTS = {
+    'Ecs.0100': 'the ECS status does not allow this; stop the ECS or wait '
+                'until it is ACTIVE or SHUTOFF',
+    'Ecs.0101': 'the system disk did not respond; try again later or stop '
+                'the ECS first',
+    'Ecs.0102': 'the data disk did not respond (still mounted or busy in '
+                'the guest?); unmount it, stop I/O and try again',
+    'Ecs.0111': 'the disk is not in the ECS attachment list; see '
+                "'openstack server volume list'",
+    'Ecs.0073': 'the system disk is being backed up; try again when the '
+                'backup has finished',
+    'Ecs.0605': "the ECS is locked; unlock it ('openstack server unlock')",
+    'Ecs.0114': 'the ECS does not exist',
+    'Ecs.0614': 'the ECS does not exist',
+    'Ecs.0603': 'the cloud is executing other commands; try again later',
+    'Common.0024': 'flow control: too many requests; try again later',
+    'Common.1503': 'flow control: too many requests; try again later',
+    '0101046': 'the ECS is busy with a task (starting, stopping, '
+               'rebooting); wait until it has finished',
+}
+
+
+class CloudError(Exception):
+    """An error answer from the cloud, with OTC's codes picked out."""
+
+    def __init__(self, status, message, code=None, errno=None):
+        self.status = status
+        self.message = message
+        self.code = code
+        self.errno = errno
+        super(CloudError, self).__init__(self.describe())
+
+    @property
+    def hint(self):
+        return HINTS.get(self.code) or HINTS.get(self.errno)
+
+    def describe(self):
+        codes = [str(self.status)]
+        codes += [c for c in (self.code, self.errno)
+                  if c and str(c) != str(self.status)]
+        text = '%s (HTTP %s)' % (self.message, ', '.join(codes))
+        if self.hint:
+            text += '. Hint: %s' % self.hint
+        return text
+
+
+#: What a request may raise besides a programming error.
+FAILURES = (CloudError,) + CONNECTION_ERRORS
+
+
+def error_from(resp):
+    """Build a :class:`CloudError` from a nova-, OTC- or keystone-style body.
+
+    Nova: ``{"conflictingRequest": {"code", "message", "custom_errno"}}``;
+    OTC: ``{"error": {"code": "Ecs.0100", "message"}}``.
+    """
+    message, code, errno = None, None, None
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and len(body) >= 1:
+        inner = next(iter(body.values()))
+        if isinstance(inner, dict):
+            message = inner.get('message') or inner.get('fail_reason')
+            code = inner.get('code')
+            errno = inner.get('custom_errno')
+        elif isinstance(body.get('message'), str):
+            message, code = body['message'], body.get('code')
+    if not message:
+        message = (resp.text or resp.reason or '').strip()[:300] or \
+            'no message'
+    if code == resp.status_code:
+        code = None
+    return CloudError(resp.status_code, message, code=code, errno=errno)
+
+
+#: What a request may raise besides a programming error.
+FAILURES = (CloudError,) + CONNECTION_ERRORS
+
+
+def is_ambiguous(error):
+    """Whether a failed write may still have been carried out.
+
+    A 5xx, a 429, a timeout or a lost connection says nothing definite
+    about the request; a 4xx (other than 408 and 429) is the cloud's
+    refusal, so nothing was changed.
+    """
+    if isinstance(error, CloudError):
+        return error.status >= 500 or error.status in (408, 429)
+    return isinstance(error, CONNECTION_ERRORS)
+
+
+def _chain(error):
+    """``error`` and every exception behind it, nearest first.
+
+    keystoneauth raises its own exception while handling requests' one,
+    which wraps urllib3's (``MaxRetryError.reason``, ``ProtocolError``'s
+    arguments), which was raised from the socket's or ssl's.
+    """
+    seen, todo = set(), [error]
+    while todo:
+        current = todo.pop(0)
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo.extend([current.__cause__, current.__context__,
+                     getattr(current, 'reason', None)])
+        todo.extend(current.args)
+
+
+def _found(error, types):
+    """The first exception of ``types`` behind ``error``, or None."""
+    for current in _chain(error):
+        if isinstance(current, types):
+            return current
+    return None
+
+
+def _never_sent_types():
+    """Failures to set up a connection: the request never left."""
+    types = [ConnectionRefusedError, socket.gaierror, ssl.SSLError]
+    try:
+        from urllib3 import exceptions as urllib3_exceptions
+    except ImportError:  # pragma: no cover - requests needs urllib3
+        pass
+    else:
+        # NewConnectionError and NameResolutionError are among them.
+        types.append(urllib3_exceptions.ConnectTimeoutError)
+    try:
+        from requests import exceptions as requests_exceptions
+    except ImportError:  # pragma: no cover - keystoneauth needs requests
+        pass
+    else:
+        types.append(requests_exceptions.ConnectTimeout)
+    return tuple(types)
+
+
+def may_still_happen(error):
+    """Whether a failed write may still be carried out later.
+
+    After an answer (any status) the cloud is done with the request, and
+    a request whose connection was never set up (refused, no such host,
+    TLS handshake, connect timeout) never reached it; a read timeout or a
+    connection that broke off after the request was sent leaves it in
+    flight.
+    """
+    if not isinstance(error, CONNECTION_ERRORS):
+        return False
+    if isinstance(error, ks_exceptions.SSLError):
+        return False
+    return _found(error, _never_sent_types()) is None
+
+
+def what_happened(error, request='the request'):
+    """How ``request`` failed: 'the cloud answered 503 to the DELETE'."""
+    if isinstance(error, CloudError):
+        return 'the cloud answered %s to %s' % (error.status, request)
+    if isinstance(error, CONNECTION_ERRORS):
+        return '%s got no answer (%s)' % (request, reason_of(error))
+    return '%s failed (%s)' % (request, error)
+
+
+def _tls_reason(error):
+    verify = _found(error, ssl.SSLCertVerificationError)
+    if verify is not None:
+        return 'TLS certificate verify failed: %s' % (
+            verify.verify_message or verify.reason or 'no details')
+    handshake = _found(error, ssl.SSLError)
+    if handshake is not None:
+        return 'TLS handshake failed (%s)' % (
+            handshake.reason or handshake.strerror or 'no details')
+    return 'TLS handshake failed (no details)'
+
+
+def reason_of(error):
+    """The low-level reason of a connection error, in a few words."""
+    if isinstance(error, ks_exceptions.SSLError) or \
+            _found(error, ssl.SSLError) is not None:
+        return _tls_reason(error)
+    if isinstance(error, ks_exceptions.ConnectTimeout):
+        return 'timed out'
+    if _found(error, http.client.RemoteDisconnected) is not None:
+        return 'the cloud closed the connection without answering'
+    if _found(error, ConnectionResetError) is not None:
+        return 'connection reset'
+    if _found(error, ConnectionRefusedError) is not None:
+        return 'Connection refused'
+    os_error = _found(error, OSError)
+    if os_error is not None and os_error.strerror:
+        return os_error.strerror
+    innermost = list(_chain(error))[-1]
+    return type(innermost).__name__
+
+
+def _connection_error(error):
+    """The first keystoneauth connection error in ``error``'s chain."""
+    return _found(error, CONNECTION_ERRORS)
+
+
+def connection_failure(error, auth_url=None):
+    """A message for a cloud that could not be reached, or None.
+
+    ``error`` is anything raised while authenticating or talking to the
+    cloud; None means it was not a connection problem.  The message
+    names the URL that failed: the auth URL (with advice on clouds.yaml)
+    or the service endpoint that stopped answering.
+    """
+    root = _connection_error(error)
+    if root is None:
+        return None
+    url = _url_of(error)
+    at_auth = not url or not auth_url or \
+        url.rstrip('/').startswith(auth_url.rstrip('/'))
+    if at_auth:
+        where = 'the cloud at %s (auth_url)' % auth_url if auth_url \
+            else 'the cloud'
+    else:
+        where = 'the cloud at %s' % url
+    reason = reason_of(root)
+    if reason.startswith('TLS certificate verify failed'):
+        return ("Cannot connect securely to %s: %s. Trust the cloud's "
+                "certificate with 'cacert' in clouds.yaml (or "
+                "--os-cacert, OS_CACERT), or turn verification off with "
+                "'insecure: true' (--insecure; not recommended)" % (
+                    where, reason))
+    if reason.startswith('TLS'):
+        return ("Cannot connect securely to %s: %s. Check the TLS settings "
+                "in clouds.yaml: 'cacert' (the cloud's CA certificate), "
+                "'cert' and 'key' (a client certificate, if the cloud asks "
+                "for one; --os-cert, --os-key), 'insecure'" % (where, reason))
+    if at_auth:
+        return 'Cannot reach %s: %s. Check auth_url in clouds.yaml (or ' \
+               'OS_AUTH_URL) and the network (proxy, firewall)' % (
+                   where, reason)
+    return 'Cannot reach %s: %s (retried)' % (where, reason)
+
+
+def _url_of(error):
+    """The URL whose request failed (without its query), or None.
+
+    requests' exception carries the request it failed to send.
+    """
+    for current in _chain(error):
+        url = getattr(getattr(current, 'request', None), 'url', None)
+        if isinstance(url, str):
+            return url.split('?', 1)[0]
+    return None
+
+
+def transient_auth_failure(error):
+    """'connect', 'status' (with the Retry-After delay or None) or None.
+
+    Whether authenticating again may help: after a lost connection or a
+    5xx / 429 answer, yes; after a TLS error or a 401, no.
+    """
+    root = _connection_error(error)
+    if root is not None:
+        if isinstance(root, ks_exceptions.SSLError):
+            return None, None
+        return 'connect', None
+    for current in _chain(error):
+        status = getattr(current, 'http_status', None)
+        if isinstance(status, int) and (
+                status >= 500 or status in (408, 429)):
+            response = getattr(current, 'response', None)
+            headers = getattr(response, 'headers', None) or {}
+            try:
+                retry_after = float(headers.get('Retry-After'))
+            except (TypeError, ValueError):
+                retry_after = None
+            return 'status', retry_after
+    return None, None
+
+
+def failure_message(error, auth_url=None, sent=False):
+    """What to tell the user about ``error`` that ended the command.
+
+    None for errors that are not about reaching or asking the cloud
+    (they are shown as they are).  ``sent`` says whether a detach was
+    sent already.
+    """
+    after = ('The detach may have been sent already: check it with '
+             "'openstack server volume list'." if sent
+             else 'Nothing was detached.')
+    message = connection_failure(error, auth_url)
+    if message:
+        return '%s. %s' % (message, after)
+    if isinstance(error, ks_exceptions.Unauthorized):
+        where = ' at %s' % auth_url if auth_url else ''
+        return ('Authentication%s failed: %s. Check the credentials in '
+                'clouds.yaml (or OS_*). %s' % (where, error, after))
+    if isinstance(error, CloudError):
+        return '%s. %s' % (error, after)
+    if isinstance(error, ks_exceptions.ClientException):
+        return 'The cloud could not be used: %s. %s' % (error, after)
+    return None

@@ -1,0 +1,71 @@
+"""Everything the command needs from python-openstackclient's machinery.
+
+The one module that knows how OSC (osc-lib, cliff) runs a command; the
+rest of the product sees a connection and an auth URL.  What it relies on
+is checked by ``tests/unit/test_osc_adapter.py``, which fails with the
+reason when an upgrade changes it:
+
+* cliff calls the public hook ``App.prepare_to_run_command(cmd)`` *before*
+  it parses the command's arguments, and osc-lib's implementation of that
+  hook authenticates only when ``cmd.auth_required`` is true.  The command
+  therefore declares ``auth_required = False`` (so a usage error sends no
+  request) and :func:`connect` runs the hook again, with
+  ``auth_required`` true, once the options have been checked;
+* ``ClientManager.sdk_connection`` is the CLI's openstacksdk connection
+  (TLS, retries, region of ``clouds.yaml`` / ``OS_*``), and
+  ``ClientManager.get_configuration()`` the cloud's settings.
+"""
+
+import logging
+import time
+
+from otcclient_detach import errors
+
+LOG = logging.getLogger(__name__)
+
+#: Tries of authentication after a transient failure, per kind.
+AUTH_RETRIES = {'connect': 3, 'status': 4}
+FIRST_DELAY = 0.5
+
+
+def connect(command, sleep=time.sleep):
+    """Authenticate and return the CLI's openstacksdk connection.
+
+    Identity requests are outside keystoneauth's retries, so a transient
+    failure (5xx, 429, lost connection) is tried again like a read.
+    """
+    app = command.app
+    manager = app.client_manager
+    prepare = getattr(app, 'prepare_to_run_command', None)
+    if prepare is None or command.auth_required:
+        # A test's fake application, or authenticated by the app already.
+        return manager.sdk_connection
+    command.auth_required = True
+    left = dict(AUTH_RETRIES)
+    delay = dict.fromkeys(AUTH_RETRIES, FIRST_DELAY)
+    while True:
+        try:
+            prepare(command)
+            return manager.sdk_connection
+        except Exception as e:
+            kind, retry_after = errors.transient_auth_failure(e)
+            if kind is None or left[kind] <= 0:
+                raise
+            left[kind] -= 1
+            LOG.info('Authentication failed (%s); trying again',
+                     errors.what_happened(e, 'the token request'))
+            sleep(retry_after if retry_after is not None else delay[kind])
+            delay[kind] *= 2
+
+
+def auth_url(app):
+    """The auth URL the CLI uses (clouds.yaml / OS_AUTH_URL), or None."""
+    manager = getattr(app, 'client_manager', None)
+    try:
+        config = manager.get_configuration()
+    except Exception:
+        # Not configured yet, or a test's fake application.
+        return None
+    auth = config.get('auth') if isinstance(config, dict) else None
+    url = auth.get('auth_url') if isinstance(auth, dict) else None
+    return url if isinstance(url, str) else None
