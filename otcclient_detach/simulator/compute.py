@@ -206,8 +206,9 @@ class ComputeAPI:
     def on_native_servers(self, request):
         base = base_url(request)
         with self.state.lock:
+            page, _ = self._servers(request)
             servers = [views.native_server(self.state, base, s)
-                       for s in self._servers(request)]
+                       for s in page]
         return json_response({'count': len(servers), 'servers': servers})
 
     def on_native_server(self, request, sid):
