@@ -256,7 +256,8 @@ class TestGoodInputStillWorks(base.SimulatorTestCase):
 
     def test_usage_error_needs_no_cloud(self):
         self.sim.stop()
-        result = self.detach('--dry-run', '--wait', 'web-linux', 'w')
+        result = self.detach('--dry-run', '--wait', 'web-linux', 'w',
+                             subprocess=True)
         self.assertEqual(2, result.returncode, result)
         self.assertEqual(USAGE + '--dry-run changes nothing, so there is '
                          'nothing to wait for; drop --wait',

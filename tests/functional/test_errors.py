@@ -30,7 +30,7 @@ class TestLookups(base.SimulatorTestCase):
         self.assertNoTraceback(result)
 
     def test_unknown_server(self):
-        result = self.detach('x', 'web-data-1')
+        result = self.detach('x', 'web-data-1', subprocess=True)
         self.assertFailedBeforeDetach(
             result, "No server with a name or ID of 'x' exists.")
         # Nothing is looked up after the server.
@@ -171,10 +171,12 @@ class TestUsage(base.SimulatorTestCase):
         self.assertNoTraceback(result)
 
     def test_missing_volume(self):
-        self.assertUsageError(self.detach('web-linux'), '<volume>')
+        # The exit status of the real console script.
+        self.assertUsageError(self.detach('web-linux', subprocess=True),
+                              '<volume>')
 
     def test_missing_everything(self):
-        self.assertUsageError(self.detach(), '<server>')
+        self.assertUsageError(self.detach(subprocess=True), '<server>')
 
     def test_timeout_zero(self):
         self.assertUsageError(

@@ -878,13 +878,18 @@ class InterruptTest(OperationsTestCase):
             'DELETE', '--wait', 'web-linux', 'web-data-1')
 
         self.assertEqual(130, code, stderr)
-        self.assertLess(took, 5, stderr)
+        self.assertStoppedWaiting(took, stderr)
         self.assertNotIn('Traceback', stderr + stdout)
         self.assertPhrases(stderr, 'cloud', 'openstack server volume list')
         self.assertEqual([self.nova_detach_path('web-linux', 'web-data-1')],
                          [r['path'] for r in self.deletes()])
         # The detach goes on in the cloud.
         self.assertEqual('detaching', self.sim.volume('web-data-1')['status'])
+
+    def assertStoppedWaiting(self, took, stderr):
+        # Ended well before the detach (30 s) could have finished: it
+        # stopped waiting.  Half of it leaves room for a loaded machine.
+        self.assertLess(took, self.detach_seconds / 2, stderr)
 
     def interrupt_after(self, method, *argv):
         """Start the CLI and SIGINT it once ``method`` was logged.
@@ -914,7 +919,7 @@ class InterruptTest(OperationsTestCase):
             'DELETE', '--api', 'native', 'web-linux', 'web-data-2')
 
         self.assertEqual(130, code, stderr)
-        self.assertLess(took, 5, stderr)
+        self.assertStoppedWaiting(took, stderr)
         self.assertNotIn('Traceback', stderr + stdout)
         self.assertPhrases(stderr, 'cloud', 'openstack server volume list')
         self.assertEqual(1, len(self.deletes()))
@@ -930,7 +935,7 @@ class InterruptTest(OperationsTestCase):
             'web-linux-sys')
 
         self.assertEqual(130, code, stderr)
-        self.assertLess(took, 5, stderr)
+        self.assertStoppedWaiting(took, stderr)
         self.assertNotIn('Traceback', stderr + stdout)
         self.assertPhrases(stderr, 'openstack server volume list')
         self.assertEqual(1, len(self.server_actions()))

@@ -218,7 +218,8 @@ class TestRules(RulesMixin, base.SimulatorTestCase):
                               if 'name=' in (r['query'] or '')])
 
     def test_by_names(self):
-        result = self.detach('web-linux', 'web-data-2')
+        # Exit 0 from the real console script.
+        result = self.detach('web-linux', 'web-data-2', subprocess=True)
         self.assertDetachedOnce(result, 'web-linux', 'web-data-2')
 
     def test_block_storage_v2(self):

@@ -71,6 +71,8 @@ class SecretsTestCase(base.SimulatorTestCase):
 
 
 class TestDebugOutput(SecretsTestCase):
+    # What a user sees: --debug on the real stderr of a real process.
+    subprocess = True
 
     def test_password_auth(self):
         # A failed read, a failed DELETE and a token revoked mid-wait:
