@@ -11,9 +11,12 @@ import tempfile
 import threading
 
 from otcclient_detach.simulator.app import ADMIN_TOKEN_HEADER
+from otcclient_detach.simulator.clientenv import clean_env
+from otcclient_detach.simulator.clientenv import CLOUD
+from otcclient_detach.simulator.clientenv import control_env
+from otcclient_detach.simulator import demo
 from otcclient_detach.simulator import server as server_mod
 
-CLOUD = 'otc-sim'
 SERVE_DESCRIPTION = """\
 Serve the simulated cloud on 127.0.0.1 until Ctrl-C or SIGTERM.
 
@@ -32,25 +35,6 @@ The /_sim control API answers only to requests that carry the admin
 token it prints, in the header %s."""
 DEFAULT_CLOUDS_YAML = os.path.join('~', '.config', 'otc-detach-sim',
                                    'clouds.yaml')
-
-
-def clean_env(clouds_yaml, base=None):
-    """Environment for a client of the simulator.
-
-    Every OS_* variable that could point the client at another cloud or
-    other credentials is dropped; OS_*_API_VERSION choices are kept, as
-    they are what a test wants to vary.
-    """
-    env = dict(os.environ if base is None else base)
-    for key in list(env):
-        if key.startswith('OS_') and not key.endswith('_API_VERSION'):
-            del env[key]
-    env['OS_CLIENT_CONFIG_FILE'] = clouds_yaml
-    # A user's secure.yaml must not add credentials to ours.
-    env['OS_CLIENT_SECURE_FILE'] = os.path.join(
-        os.path.dirname(clouds_yaml), 'secure.yaml')
-    env['OS_CLOUD'] = CLOUD
-    return env
 
 
 def _simulator(args):
@@ -154,7 +138,10 @@ def cmd_run(args):
             os.path.join(tmp, 'clouds.yaml'), cloud=CLOUD,
             volume_api_version=args.volume_api_version)
         try:
-            return subprocess.call(command, env=clean_env(path))
+            env = clean_env(path)
+            # so that COMMAND can reach the /_sim control API
+            env.update(control_env(sim))
+            return subprocess.call(command, env=env)
         except OSError as exc:
             print('otc-detach-sim run: cannot run %s: %s'
                   % (command[0], exc), file=sys.stderr)
@@ -164,7 +151,6 @@ def cmd_run(args):
 
 
 def cmd_demo(args):
-    from otcclient_detach.simulator import demo
     return demo.run(scenario=args.scenario, port=args.port,
                     compute_version=args.compute_version)
 
