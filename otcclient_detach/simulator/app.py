@@ -15,7 +15,9 @@ mixins, one module per API: identity.py (IAM), compute.py (ECS),
 storage.py (EVS and IMS), snapshots.py (EVS snapshots), kms.py (KMS)
 and control.py (``/_sim/``, on every port).
 Everything that is not about HTTP (rules, transitions) lives in
-state.py; response shapes live in views.py; error documents and JSON
+state.py; each handler runs inside one ``State.transaction()``, taken
+here (the state's locking discipline, see state.py); response shapes
+live in views.py; error documents and JSON
 responses in http_util.py (``HTTPError`` and ``json_response`` are
 importable from here too).
 """
@@ -345,7 +347,8 @@ class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
                     request, 'volume', views.VOLUME_V3_MIN,
                     views.VOLUME_V3_MAX))
             request.microversion = mv[1] if mv else None
-            response = endpoint.handler(self, request, **values)
+            with self.state.transaction():
+                response = endpoint.handler(self, request, **values)
         except state_mod.SimError as err:
             response = self._error(request, HTTPError.from_sim(err))
         except HTTPError as err:
@@ -385,7 +388,8 @@ class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
             endpoint, values = adapter.match()
             if endpoint.auth != 'admin':
                 raise wz_exc.NotFound()
-            return endpoint.handler(self, request, **values)
+            with self.state.transaction():
+                return endpoint.handler(self, request, **values)
         except wz_exc.HTTPException as exc:
             return json_response({'error': exc.description}, exc.code)
         except (ValueError, TypeError) as exc:

@@ -233,7 +233,7 @@ class Simulator:
 
     def volume(self, name_or_id):
         """Snapshot of a volume with its current (derived) status."""
-        with self.state.lock:
+        with self.state.transaction():
             vol = self.state.find_volume(name_or_id)
             out = {k: v for k, v in vol.items() if k != 'detaches'}
             out = copy.deepcopy(out)
@@ -242,7 +242,7 @@ class Simulator:
 
     def server(self, name_or_id):
         """Snapshot of a server, with ``volumes`` as attached."""
-        with self.state.lock:
+        with self.state.transaction():
             srv = self.state.find_server(name_or_id)
             out = copy.deepcopy(
                 {k: v for k, v in srv.items() if k != 'pending'})
@@ -259,7 +259,7 @@ class Simulator:
         return dict(self.state.patch_key(alias_or_id, **fields))
 
     def snapshot(self, snapshot_id):
-        with self.state.lock:
+        with self.state.transaction():
             return copy.deepcopy(self.state.get_snapshot(snapshot_id))
 
     # -- client configuration ---------------------------------------------

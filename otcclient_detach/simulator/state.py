@@ -1,13 +1,21 @@
 """The simulated cloud: servers, volumes, images, jobs and tokens.
 
 Time-based transitions (detaching -> available, powering-off ->
-SHUTOFF, ...) are applied lazily: every public method first calls
-``_advance()``, which settles whatever became due since the last call.
-No timer threads exist, so a fake clock makes tests deterministic, and
-one re-entrant lock around everything makes the state thread-safe.
+SHUTOFF, ...) are applied lazily, when the state is next used: no timer
+threads exist, so a fake clock makes tests deterministic.
+
+Locking: one re-entrant lock, ``State.lock``, and one place that takes
+it, :meth:`State.transaction` (take the lock, then settle whatever
+became due).  Every public method of :class:`State` runs in one
+(``@_locked``); the dispatcher of app.py runs each handler in one, so a
+response is built from one consistent moment; :class:`Simulator`'s
+readers do the same.  Handlers and views never take the lock
+themselves.
 """
 
+import contextlib
 import copy
+import functools
 import datetime
 import re
 import secrets
@@ -80,6 +88,15 @@ def _patch_items(kind, fields, allowed):
         yield key, value
 
 
+def _locked(method):
+    """Run a :class:`State` method inside :meth:`State.transaction`."""
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self.transaction():
+            return method(self, *args, **kwargs)
+    return locked
+
+
 class State:
     """All mutable cloud state, guarded by ``self.lock``."""
 
@@ -121,6 +138,16 @@ class State:
             vol['detaches'] = []  # pending detaches, see _advance()
             self.volumes[vol['id']] = vol
 
+    @contextlib.contextmanager
+    def transaction(self):
+        """Hold the lock, with every transition due by now settled.
+
+        The only place the lock is taken (see the module docstring).
+        """
+        with self.lock:
+            self._advance()
+            yield self
+
     # -- lookup -------------------------------------------------------------
 
     def _find(self, table, ref, what):
@@ -134,48 +161,44 @@ class State:
                             % (what.lower(), ref))
         return found[0]
 
+    @_locked
     def find_server(self, ref):
-        with self.lock:
-            self._advance()
-            return self._find(self.servers, ref, 'Instance')
+        return self._find(self.servers, ref, 'Instance')
 
+    @_locked
     def find_volume(self, ref):
-        with self.lock:
-            self._advance()
-            return self._find(self.volumes, ref, 'Volume')
+        return self._find(self.volumes, ref, 'Volume')
 
+    @_locked
     def get_server(self, server_id):
         """Server by exact id (404 otherwise), as nova looks it up."""
-        with self.lock:
-            self._advance()
-            if server_id not in self.servers:
-                raise NotFound('Instance %s could not be found.' % server_id,
-                               'Ecs.0114')
-            return self.servers[server_id]
+        if server_id not in self.servers:
+            raise NotFound('Instance %s could not be found.' % server_id,
+                           'Ecs.0114')
+        return self.servers[server_id]
 
+    @_locked
     def get_volume(self, volume_id):
-        with self.lock:
-            self._advance()
-            if volume_id not in self.volumes:
-                raise NotFound('Volume %s could not be found.' % volume_id)
-            return self.volumes[volume_id]
+        if volume_id not in self.volumes:
+            raise NotFound('Volume %s could not be found.' % volume_id)
+        return self.volumes[volume_id]
 
+    @_locked
     def list_servers(self):
-        with self.lock:
-            self._advance()
-            return list(self.servers.values())
+        return list(self.servers.values())
 
+    @_locked
     def list_volumes(self):
-        with self.lock:
-            self._advance()
-            return list(self.volumes.values())
+        return list(self.volumes.values())
 
+    @_locked
     def image(self, image_id):
         for image in self.images:
             if image['id'] == image_id:
                 return image
         raise NotFound('No image found with ID %s' % image_id)
 
+    @_locked
     def volume_status(self, vol):
         """Cinder status, derived unless a patch forced one."""
         if vol['status']:
@@ -184,13 +207,12 @@ class State:
             return 'detaching'
         return 'in-use' if vol['attachments'] else 'available'
 
+    @_locked
     def server_volumes(self, server_id):
         """(volume, attachment) pairs of a server, sorted by device."""
-        with self.lock:
-            self._advance()
-            pairs = [(v, a) for v in self.volumes.values()
-                     for a in v['attachments'] if a['server_id'] == server_id]
-            return sorted(pairs, key=lambda p: p[1]['device'])
+        pairs = [(v, a) for v in self.volumes.values()
+                 for a in v['attachments'] if a['server_id'] == server_id]
+        return sorted(pairs, key=lambda p: p[1]['device'])
 
     # -- time ---------------------------------------------------------------
 
@@ -244,45 +266,44 @@ class State:
 
     # -- detach -------------------------------------------------------------
 
+    @_locked
     def detach(self, server_id, volume_id, native=False, force=False):
         """Start detaching; return the native job id (or None).
 
         Refusals raise SimError carrying both the nova fault and the
         native ECS code, in the order nova checks them.
         """
-        with self.lock:
-            self._advance()
-            srv = self.get_server(server_id)
-            if volume_id not in self.volumes:
-                raise NotFound('Volume %s could not be found.' % volume_id,
-                               'Ecs.0111')
-            vol = self.volumes[volume_id]
-            att = [a for a in vol['attachments']
-                   if a['server_id'] == server_id]
-            if not att:
-                raise NotFound('Instance %s is not attached to volume %s'
-                               % (server_id, volume_id), 'Ecs.0111')
-            is_root = att[0]['device'] == srv['root_device_name']
-            if is_root and native and force:
-                raise SimError(400, 'badRequest', 'delete_flag=1 cannot be '
-                               'used for the system disk.', 'Ecs.0100')
-            if is_root and srv['status'] == 'ACTIVE':
-                raise SimError(400, 'badRequest',
-                               "Can't detach root device volume", 'Ecs.0100')
-            self._check_actionable(srv, 'detach_volume')
-            if any(d['server_id'] == server_id for d in vol['detaches']):
-                raise SimError(400, 'badRequest', 'Invalid volume: Volume '
-                               'status must be in-use to detach, it is '
-                               'detaching.', 'Ecs.0100')
-            now = self.clock()
-            job_id = None
-            if native:
-                job_id = self._new_job('detachVolume', now, {
-                    'server_id': server_id, 'volume_id': volume_id})
-            vol['detaches'].append({
-                'server_id': server_id, 'job_id': job_id, 'force': force,
-                'due': now + self.timings['detach_seconds']})
-            return job_id
+        srv = self.get_server(server_id)
+        if volume_id not in self.volumes:
+            raise NotFound('Volume %s could not be found.' % volume_id,
+                           'Ecs.0111')
+        vol = self.volumes[volume_id]
+        att = [a for a in vol['attachments']
+               if a['server_id'] == server_id]
+        if not att:
+            raise NotFound('Instance %s is not attached to volume %s'
+                           % (server_id, volume_id), 'Ecs.0111')
+        is_root = att[0]['device'] == srv['root_device_name']
+        if is_root and native and force:
+            raise SimError(400, 'badRequest', 'delete_flag=1 cannot be '
+                           'used for the system disk.', 'Ecs.0100')
+        if is_root and srv['status'] == 'ACTIVE':
+            raise SimError(400, 'badRequest',
+                           "Can't detach root device volume", 'Ecs.0100')
+        self._check_actionable(srv, 'detach_volume')
+        if any(d['server_id'] == server_id for d in vol['detaches']):
+            raise SimError(400, 'badRequest', 'Invalid volume: Volume '
+                           'status must be in-use to detach, it is '
+                           'detaching.', 'Ecs.0100')
+        now = self.clock()
+        job_id = None
+        if native:
+            job_id = self._new_job('detachVolume', now, {
+                'server_id': server_id, 'volume_id': volume_id})
+        vol['detaches'].append({
+            'server_id': server_id, 'job_id': job_id, 'force': force,
+            'due': now + self.timings['detach_seconds']})
+        return job_id
 
     def _check_actionable(self, srv, action, statuses=None):
         """Nova's check_instance_lock, then check_instance_state."""
@@ -300,56 +321,56 @@ class State:
                                action, srv['id'], srv['task_state']),
                            'Ecs.0100', custom_errno='0101046')
 
+    @_locked
     def attach(self, server_id, volume_id, device=None):
         """Attach at once (attaching is not what this simulator is for)."""
-        with self.lock:
-            self._advance()
-            srv = self.get_server(server_id)
-            vol = self.get_volume(volume_id)
-            self._check_actionable(srv, 'attach_volume')
-            status = self.volume_status(vol)
-            if any(a['server_id'] == server_id for a in vol['attachments']):
-                raise SimError(400, 'badRequest', 'Invalid volume: volume %s '
-                               'is already attached to %s'
-                               % (volume_id, server_id))
-            if status != 'available' and not (
-                    vol['multiattach'] and status == 'in-use'):
-                raise SimError(400, 'badRequest', 'Invalid volume: volume %s '
-                               'status must be available, but current status'
-                               ' is: %s' % (volume_id, status))
-            used = {a['device'] for _, a in self.server_volumes(server_id)}
-            if device in used:
-                raise SimError(400, 'badRequest', 'The supplied device path '
-                               '(%s) is in use.' % device)
-            if not device:
-                prefix = (srv['root_device_name'] or '/dev/vda')[:-1]
-                device = next(prefix + c for c in 'bcdefghijklmnopqrstuvwxyz'
-                              if prefix + c not in used)
-            att = {'server_id': server_id, 'device': device,
-                   'id': str(uuid.uuid4()),
-                   'attached_at': isotime(self.clock())}
-            vol['attachments'].append(att)
-            return att
+        srv = self.get_server(server_id)
+        vol = self.get_volume(volume_id)
+        self._check_actionable(srv, 'attach_volume')
+        status = self.volume_status(vol)
+        if any(a['server_id'] == server_id for a in vol['attachments']):
+            raise SimError(400, 'badRequest', 'Invalid volume: volume %s '
+                           'is already attached to %s'
+                           % (volume_id, server_id))
+        if status != 'available' and not (
+                vol['multiattach'] and status == 'in-use'):
+            raise SimError(400, 'badRequest', 'Invalid volume: volume %s '
+                           'status must be available, but current status'
+                           ' is: %s' % (volume_id, status))
+        used = {a['device'] for _, a in self.server_volumes(server_id)}
+        if device in used:
+            raise SimError(400, 'badRequest', 'The supplied device path '
+                           '(%s) is in use.' % device)
+        if not device:
+            prefix = (srv['root_device_name'] or '/dev/vda')[:-1]
+            device = next(prefix + c for c in 'bcdefghijklmnopqrstuvwxyz'
+                          if prefix + c not in used)
+        att = {'server_id': server_id, 'device': device,
+               'id': str(uuid.uuid4()),
+               'attached_at': isotime(self.clock())}
+        vol['attachments'].append(att)
+        return att
 
     # -- power --------------------------------------------------------------
 
+    @_locked
     def power(self, server_id, action):
         """Handle os-stop / os-start; nova's rules, 409 otherwise."""
-        with self.lock:
-            srv = self.get_server(server_id)
-            now = self.clock()
-            if action == 'stop':
-                self._check_actionable(srv, 'stop', ('ACTIVE', 'ERROR'))
-                srv['task_state'] = 'powering-off'
-            else:
-                self._check_actionable(srv, 'start', ('SHUTOFF',))
-                if not self.has_system_disk(srv):
-                    raise SimError(400, 'badRequest', NO_SYSTEM_DISK,
-                                   'Ecs.0105')
-                srv['task_state'] = 'powering-on'
-            srv['pending'] = self._power_op(srv['task_state'], now)
-            srv['updated'] = isotime(now)
+        srv = self.get_server(server_id)
+        now = self.clock()
+        if action == 'stop':
+            self._check_actionable(srv, 'stop', ('ACTIVE', 'ERROR'))
+            srv['task_state'] = 'powering-off'
+        else:
+            self._check_actionable(srv, 'start', ('SHUTOFF',))
+            if not self.has_system_disk(srv):
+                raise SimError(400, 'badRequest', NO_SYSTEM_DISK,
+                               'Ecs.0105')
+            srv['task_state'] = 'powering-on'
+        srv['pending'] = self._power_op(srv['task_state'], now)
+        srv['updated'] = isotime(now)
 
+    @_locked
     def has_system_disk(self, srv):
         """Whether a volume is attached at the server's root device."""
         root = srv['root_device_name']
@@ -358,64 +379,61 @@ class State:
 
     # -- snapshots (EVS, cinder API) -----------------------------------------
 
+    @_locked
     def create_snapshot(self, volume_id, name=None, description=None,
                         force=False):
         """Cinder's create: available volumes, in-use ones with force."""
-        with self.lock:
-            self._advance()
-            vol = self.get_volume(volume_id)
-            status = self.volume_status(vol)
-            if status not in ('available', 'in-use') or (
-                    status == 'in-use' and not force):
-                raise SimError(400, 'badRequest', 'Invalid volume: Volume '
-                               '%s status must be available, but current '
-                               'status is: %s.' % (vol['id'], status))
-            now = self.clock()
-            snap = {'id': str(uuid.uuid4()), 'volume_id': vol['id'],
-                    'name': name, 'description': description,
-                    'size': vol['size'], 'status': 'creating',
-                    'created_at': isotime(now), 'updated_at': None,
-                    'metadata': {}, 'fails': vol['snapshot_fails'],
-                    'due': now + self.timings['snapshot_seconds']}
-            self.snapshots[snap['id']] = snap
-            return snap
+        vol = self.get_volume(volume_id)
+        status = self.volume_status(vol)
+        if status not in ('available', 'in-use') or (
+                status == 'in-use' and not force):
+            raise SimError(400, 'badRequest', 'Invalid volume: Volume '
+                           '%s status must be available, but current '
+                           'status is: %s.' % (vol['id'], status))
+        now = self.clock()
+        snap = {'id': str(uuid.uuid4()), 'volume_id': vol['id'],
+                'name': name, 'description': description,
+                'size': vol['size'], 'status': 'creating',
+                'created_at': isotime(now), 'updated_at': None,
+                'metadata': {}, 'fails': vol['snapshot_fails'],
+                'due': now + self.timings['snapshot_seconds']}
+        self.snapshots[snap['id']] = snap
+        return snap
 
+    @_locked
     def get_snapshot(self, snapshot_id):
-        with self.lock:
-            self._advance()
-            if snapshot_id not in self.snapshots:
-                raise NotFound('Snapshot %s could not be found.'
-                               % snapshot_id)
-            return self.snapshots[snapshot_id]
+        if snapshot_id not in self.snapshots:
+            raise NotFound('Snapshot %s could not be found.'
+                           % snapshot_id)
+        return self.snapshots[snapshot_id]
 
+    @_locked
     def list_snapshots(self):
-        with self.lock:
-            self._advance()
-            return list(self.snapshots.values())
+        return list(self.snapshots.values())
 
     # -- KMS ------------------------------------------------------------------
 
+    @_locked
     def find_key(self, ref):
         """A KMS key by ID or alias; None when KMS does not know it."""
-        with self.lock:
-            if ref in self.keys:
-                return self.keys[ref]
-            found = [k for k in self.keys.values() if k['alias'] == ref]
-            return found[0] if found else None
+        if ref in self.keys:
+            return self.keys[ref]
+        found = [k for k in self.keys.values() if k['alias'] == ref]
+        return found[0] if found else None
 
+    @_locked
     def patch_key(self, ref, **fields):
-        with self.lock:
-            key = self.find_key(ref)
-            if key is None:
-                raise NotFound('Key %s could not be found.' % ref)
-            for name, value in _patch_items('key', fields, KEY_PATCHABLE):
-                if name == 'state':
-                    try:
-                        value = scenario_mod.key_state(value, 'state')
-                    except scenario_mod.ScenarioError as exc:
-                        raise ValueError(str(exc))
-                key[name] = value
-            return key
+        key = self.find_key(ref)
+        if key is None:
+            raise NotFound('Key %s could not be found.' % ref)
+        for name, value in _patch_items('key', fields, KEY_PATCHABLE):
+            if name == 'state':
+                try:
+                    value = scenario_mod.key_state(value, 'state')
+                except scenario_mod.ScenarioError as exc:
+                    raise ValueError(str(exc))
+            key[name] = value
+        return key
 
     # -- jobs ---------------------------------------------------------------
 
@@ -429,124 +447,122 @@ class State:
             'created': now}
         return job_id
 
+    @_locked
     def job(self, job_id):
-        with self.lock:
-            self._advance()
-            if job_id not in self.jobs:
-                raise NotFound('Job %s could not be found.' % job_id,
-                               'Ecs.0200')
-            job = dict(self.jobs[job_id])
-            created = job.pop('created')
-            # A just-created job reads INIT, like OTC's job queue.
-            init = self.timings['detach_seconds'] * 0.1
-            if job['status'] == 'RUNNING' and self.clock() < created + init:
-                job['status'] = 'INIT'
-            return job
+        if job_id not in self.jobs:
+            raise NotFound('Job %s could not be found.' % job_id,
+                           'Ecs.0200')
+        job = dict(self.jobs[job_id])
+        created = job.pop('created')
+        # A just-created job reads INIT, like OTC's job queue.
+        init = self.timings['detach_seconds'] * 0.1
+        if job['status'] == 'RUNNING' and self.clock() < created + init:
+            job['status'] = 'INIT'
+        return job
 
     # -- tokens -------------------------------------------------------------
 
+    @_locked
     def issue_token(self, user, methods, app_cred=None):
-        with self.lock:
-            now = self.clock()
-            token = 'MIIsim' + secrets.token_urlsafe(48)
-            self.tokens[token] = {
-                'user': user, 'methods': methods, 'app_cred': app_cred,
-                'issued': now, 'expires': now + self.timings['token_seconds'],
-                'audit_id': secrets.token_urlsafe(16)[:22]}
-            return token, self.tokens[token]
+        now = self.clock()
+        token = 'MIIsim' + secrets.token_urlsafe(48)
+        self.tokens[token] = {
+            'user': user, 'methods': methods, 'app_cred': app_cred,
+            'issued': now, 'expires': now + self.timings['token_seconds'],
+            'audit_id': secrets.token_urlsafe(16)[:22]}
+        return token, self.tokens[token]
 
+    @_locked
     def check_token(self, token):
         """Return the token record, or None if unknown or expired."""
-        with self.lock:
-            rec = self.tokens.get(token or '')
-            if rec is None or rec['expires'] <= self.clock():
-                return None
-            return rec
+        rec = self.tokens.get(token or '')
+        if rec is None or rec['expires'] <= self.clock():
+            return None
+        return rec
 
+    @_locked
     def set_token_ttl(self, seconds):
-        with self.lock:
-            self.timings['token_seconds'] = float(seconds)
+        self.timings['token_seconds'] = float(seconds)
 
+    @_locked
     def revoke_token(self, token):
-        with self.lock:
-            self.tokens.pop(token, None)
+        self.tokens.pop(token, None)
 
+    @_locked
     def revoke_tokens(self):
-        with self.lock:
-            self.tokens.clear()
+        self.tokens.clear()
 
     # -- patching -----------------------------------------------------------
 
+    @_locked
     def patch_server(self, ref, **fields):
-        with self.lock:
-            srv = self.find_server(ref)
-            for key, value in _patch_items('server', fields,
-                                           SERVER_PATCHABLE):
-                if key == 'status':
-                    if value not in scenario_mod.SERVER_STATES:
-                        raise ValueError('unknown server status %r' % value)
-                    self._set_status(srv, value)
-                    srv['pending'] = None
-                elif key == 'task_state':
-                    srv['task_state'] = value or None
-                    srv['pending'] = (self._power_op(value, self.clock())
-                                      if value else None)
-                elif key == 'metadata':
-                    srv['metadata'] = dict(value or {})
-                else:
-                    srv[key] = value
-            srv['updated'] = isotime(self.clock())
-            return srv
+        srv = self.find_server(ref)
+        for key, value in _patch_items('server', fields,
+                                       SERVER_PATCHABLE):
+            if key == 'status':
+                if value not in scenario_mod.SERVER_STATES:
+                    raise ValueError('unknown server status %r' % value)
+                self._set_status(srv, value)
+                srv['pending'] = None
+            elif key == 'task_state':
+                srv['task_state'] = value or None
+                srv['pending'] = (self._power_op(value, self.clock())
+                                  if value else None)
+            elif key == 'metadata':
+                srv['metadata'] = dict(value or {})
+            else:
+                srv[key] = value
+        srv['updated'] = isotime(self.clock())
+        return srv
 
+    @_locked
     def patch_volume(self, ref, **fields):
-        with self.lock:
-            vol = self.find_volume(ref)
-            for key, value in _patch_items('volume', fields,
-                                           VOLUME_PATCHABLE):
-                if key == 'status':
-                    if value is not None and \
-                            value not in scenario_mod.VOLUME_STATUSES:
-                        raise ValueError('unknown volume status %r' % value)
-                    vol['status'] = value
-                elif key in ('metadata', 'volume_image_metadata'):
-                    vol[key] = dict(value or {})
-                else:
-                    vol[key] = value
-            return vol
+        vol = self.find_volume(ref)
+        for key, value in _patch_items('volume', fields,
+                                       VOLUME_PATCHABLE):
+            if key == 'status':
+                if value is not None and \
+                        value not in scenario_mod.VOLUME_STATUSES:
+                    raise ValueError('unknown volume status %r' % value)
+                vol['status'] = value
+            elif key in ('metadata', 'volume_image_metadata'):
+                vol[key] = dict(value or {})
+            else:
+                vol[key] = value
+        return vol
 
     # -- dump ---------------------------------------------------------------
 
+    @_locked
     def dump(self):
         """A JSON-able snapshot (for GET /_sim/state and debugging)."""
-        with self.lock:
-            self._advance()
-            servers = []
-            for srv in self.servers.values():
-                item = {k: v for k, v in srv.items() if k != 'pending'}
-                item['volumes'] = [
-                    {'id': v['id'], 'name': v['name'], 'device': a['device']}
-                    for v, a in self.server_volumes(srv['id'])]
-                servers.append(item)
-            volumes = []
-            for vol in self.volumes.values():
-                item = {k: copy.deepcopy(v) for k, v in vol.items()
-                        if k != 'detaches'}
-                item['status'] = self.volume_status(vol)
-                item['detaching_from'] = [d['server_id']
-                                          for d in vol['detaches']]
-                volumes.append(item)
-            jobs = [self.job(j) for j in self.jobs]
-            snapshots = [{k: v for k, v in snap.items() if k != 'due'}
-                         for snap in self.snapshots.values()]
-            return {'snapshots': copy.deepcopy(snapshots),
-                    'kms': {'in_catalog': self.kms_in_catalog,
-                            'keys': copy.deepcopy(list(self.keys.values()))},
-                    'page_size': dict(self.page_size),
-                    'project': self.project, 'region': self.region,
-                    'compute_version': self.compute_version,
-                    'timings': dict(self.timings), 'servers': servers,
-                    'volumes': volumes, 'images': copy.deepcopy(self.images),
-                    'jobs': jobs}
+        servers = []
+        for srv in self.servers.values():
+            item = {k: v for k, v in srv.items() if k != 'pending'}
+            item['volumes'] = [
+                {'id': v['id'], 'name': v['name'], 'device': a['device']}
+                for v, a in self.server_volumes(srv['id'])]
+            servers.append(item)
+        volumes = []
+        for vol in self.volumes.values():
+            item = {k: copy.deepcopy(v) for k, v in vol.items()
+                    if k != 'detaches'}
+            item['status'] = self.volume_status(vol)
+            item['detaching_from'] = [d['server_id']
+                                      for d in vol['detaches']]
+            volumes.append(item)
+        jobs = [self.job(j) for j in self.jobs]
+        snapshots = [{k: v for k, v in snap.items() if k != 'due'}
+                     for snap in self.snapshots.values()]
+        return {'snapshots': copy.deepcopy(snapshots),
+                'kms': {'in_catalog': self.kms_in_catalog,
+                        'keys': copy.deepcopy(list(self.keys.values()))},
+                'page_size': dict(self.page_size),
+                'project': self.project, 'region': self.region,
+                'compute_version': self.compute_version,
+                'timings': dict(self.timings), 'servers': servers,
+                'volumes': volumes, 'images': copy.deepcopy(self.images),
+                'jobs': jobs}
 
 
 def matches_name(pattern, name):

@@ -55,19 +55,17 @@ class StorageAPI:
 
     def on_volumes_detail(self, request, api):
         base = base_url(request)
-        with self.state.lock:
-            volumes, links = self._volumes(request)
-            return json_response(dict({'volumes': [
-                views.volume_detail(self.state, base, api, v,
-                                    request.microversion)
-                for v in volumes]}, **links))
+        volumes, links = self._volumes(request)
+        return json_response(dict({'volumes': [
+            views.volume_detail(self.state, base, api, v,
+                                request.microversion)
+            for v in volumes]}, **links))
 
     def on_volume(self, request, api, vid):
-        with self.state.lock:
-            vol = self.state.get_volume(vid)
-            return json_response({'volume': views.volume_detail(
-                self.state, base_url(request), api, vol,
-                request.microversion)})
+        vol = self.state.get_volume(vid)
+        return json_response({'volume': views.volume_detail(
+            self.state, base_url(request), api, vol,
+            request.microversion)})
 
     # -- images (IMS) -----------------------------------------------------
 
