@@ -195,7 +195,7 @@ def catalog_entries(state, root_of):
 
     ``root_of(service_name)`` is that service's root URL.
     """
-    fill = {'project_id': state.project['id'],
+    fill = {'project_id': state.project.id,
             'compute_version': state.compute_version}
     return [(stype, name, root_of(service.name) + path.format(**fill))
             for service in SERVICES
@@ -329,11 +329,11 @@ class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
             if endpoint.auth == 'token':
                 request.token = self._authenticate(request)
                 pid = values.pop('pid', None)
-                if pid is not None and pid != self.state.project['id']:
+                if pid is not None and pid != self.state.project.id:
                     raise HTTPError(400, "Malformed request URL: URL's "
                                     "project_id '%s' doesn't match Context's"
                                     " project_id '%s'" % (
-                                        pid, self.state.project['id']))
+                                        pid, self.state.project.id))
             service = service_of(request.service, request.path)
             # The legacy /v2 and EVS /v2 endpoints have no microversions.
             if endpoint.auth == 'public':

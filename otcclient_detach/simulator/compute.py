@@ -45,12 +45,12 @@ class ComputeAPI:
         servers = self.state.list_servers()
         if args.get('name'):
             servers = [s for s in servers
-                       if state_mod.matches_name(args['name'], s['name'])]
+                       if state_mod.matches_name(args['name'], s.name)]
         if args.get('status'):
             servers = [s for s in servers
-                       if s['status'] == args['status'].upper()]
+                       if s.status == args['status'].upper()]
         if args.get('marker'):
-            ids = [s['id'] for s in servers]
+            ids = [s.id for s in servers]
             if args['marker'] not in ids:
                 raise HTTPError(400, 'marker [%s] not found'
                                 % args['marker'])
@@ -103,7 +103,7 @@ class ComputeAPI:
                 raise HTTPError(400, "Invalid input for field/attribute "
                                 "volumeAttachment.")
             vol = self.state.get_volume(spec['volumeId'])
-            att = self.state.attach(sid, vol['id'], spec.get('device'))
+            att = self.state.attach(sid, vol.id, spec.get('device'))
             return json_response({'volumeAttachment':
                                   views.volume_attachment(srv, vol, att)})
         return json_response({'volumeAttachments': [
@@ -116,7 +116,7 @@ class ComputeAPI:
             return json_response(None, 202)
         srv = self.state.get_server(sid)
         for vol, att in self.state.server_volumes(sid):
-            if vol['id'] == vid:
+            if vol.id == vid:
                 return json_response({'volumeAttachment':
                                       views.volume_attachment(
                                           srv, vol, att)})
@@ -131,7 +131,7 @@ class ComputeAPI:
                 request.microversion < TAGS_SINCE:
             # nova's version-gated routes are 404 below their version
             raise HTTPError(404, 'The resource could not be found.')
-        return self.state.get_server(sid).setdefault('tags', [])
+        return self.state.get_server(sid).tags
 
     @staticmethod
     def _check_tag(tag):
@@ -213,7 +213,7 @@ class ComputeAPI:
     # ECS Tags") are the nova tags "key=value" (or "key") of the server.
 
     def on_native_tags(self, request, sid):
-        tags = self.state.get_server(sid).get('tags') or []
+        tags = self.state.get_server(sid).tags
         return json_response({'tags': [
             dict(zip(('key', 'value'), (t.split('=', 1) + [''])[:2]))
             for t in tags]})
@@ -228,7 +228,7 @@ class ComputeAPI:
                             ecs_code='Ecs.0005')
         wanted = ['%s=%s' % (p['key'], p['value']) if p.get('value')
                   else p['key'] for p in pairs]
-        tags = self.state.get_server(sid).setdefault('tags', [])
+        tags = self.state.get_server(sid).tags
         for tag in wanted:
             self._check_tag(tag)
             if action == 'create' and tag not in tags:

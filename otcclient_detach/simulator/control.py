@@ -73,7 +73,7 @@ class ControlAPI:
         key = self.state.find_key(ref)
         if key is None:
             raise ValueError('no KMS key %r' % ref)
-        return json_response(dict(key))
+        return json_response(key.to_dict())
 
     def on_sim_server(self, request, ref):
         if request.method == 'POST':

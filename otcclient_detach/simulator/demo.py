@@ -141,7 +141,7 @@ def run(scenario=None, port=0, compute_version=None, out=None,
         clouds = sim.write_clouds_yaml(os.path.join(tmp, 'clouds.yaml'))
         env = clientenv.clean_env(clouds)
         print('otc-detach-sim demo: simulated OTC (IAM at %s), project %s'
-              % (sim.auth_url, sim.state.project['name']), file=out)
+              % (sim.auth_url, sim.state.project.name), file=out)
         print('using %s with OS_CLOUD=%s' % (openstack, clientenv.CLOUD),
               file=out)
         for number, step in enumerate(STEPS, 1):

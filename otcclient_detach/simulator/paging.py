@@ -36,6 +36,6 @@ def page(request, items, collection, max_limit):
     # Like nova and cinder: the request's own parameters, new marker.
     args = [(k, v) for k, v in request.args.items(multi=True)
             if k != 'marker']
-    args.append(('marker', items[-1]['id']))
+    args.append(('marker', items[-1].id))
     href = '%s?%s' % (request.base_url, urlencode(args))
     return items, {collection + '_links': [{'rel': 'next', 'href': href}]}

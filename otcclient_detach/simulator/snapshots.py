@@ -31,19 +31,19 @@ def parse_force(value):
 
 
 def snapshot_view(state, snap, detail=True):
-    out = {'id': snap['id'], 'volume_id': snap['volume_id'],
-           'status': snap['status'], 'size': snap['size'],
-           'created_at': views.cinder_time(snap['created_at']),
-           'updated_at': (views.cinder_time(snap['updated_at'])
-                          if snap['updated_at'] else None),
-           'name': snap['name'], 'description': snap['description'],
-           'metadata': dict(snap['metadata'])}
+    out = {'id': snap.id, 'volume_id': snap.volume_id,
+           'status': snap.status, 'size': snap.size,
+           'created_at': views.cinder_time(snap.created_at),
+           'updated_at': (views.cinder_time(snap.updated_at)
+                          if snap.updated_at else None),
+           'name': snap.name, 'description': snap.description,
+           'metadata': dict(snap.metadata)}
     if detail:
         out.update({
             'os-extended-snapshot-attributes:project_id':
-                state.project['id'],
+                state.project.id,
             'os-extended-snapshot-attributes:progress':
-                '100%' if snap['status'] == 'available' else '0%'})
+                '100%' if snap.status == 'available' else '0%'})
     return out
 
 

@@ -33,12 +33,12 @@ class StorageAPI:
         args = request.args
         volumes = self.state.list_volumes()
         if args.get('name'):
-            volumes = [v for v in volumes if v['name'] == args['name']]
+            volumes = [v for v in volumes if v.name == args['name']]
         if args.get('status'):
             volumes = [v for v in volumes
                        if self.state.volume_status(v) == args['status']]
         if args.get('marker'):
-            ids = [v['id'] for v in volumes]
+            ids = [v.id for v in volumes]
             if args['marker'] not in ids:
                 raise HTTPError(404, 'Marker %s could not be found.'
                                 % args['marker'])
@@ -77,12 +77,12 @@ class StorageAPI:
         images = list(self.state.images)
         name, wanted = request.args.get('name'), request.args.get('id')
         if name:
-            images = [i for i in images if i['name'] == name]
+            images = [i for i in images if i.name == name]
         if wanted:
             # glance's "in:" operator, used by "openstack server list"
             wanted = wanted[3:].split(',') if wanted.startswith('in:') \
                 else [wanted]
-            images = [i for i in images if i['id'] in wanted]
+            images = [i for i in images if i.id in wanted]
         return json_response({'images': [views.image(self.state, i)
                                          for i in images],
                               'first': '/v2/images',
