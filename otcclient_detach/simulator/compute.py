@@ -49,12 +49,8 @@ class ComputeAPI:
         if args.get('status'):
             servers = [s for s in servers
                        if s.status == args['status'].upper()]
-        if args.get('marker'):
-            ids = [s.id for s in servers]
-            if args['marker'] not in ids:
-                raise HTTPError(400, 'marker [%s] not found'
-                                % args['marker'])
-            servers = servers[ids.index(args['marker']) + 1:]
+        servers = paging.after_marker(request, servers, HTTPError(
+            400, 'marker [%s] not found' % args.get('marker')))
         return paging.page(request, servers, 'servers',
                            self.state.page_size['servers'])
 

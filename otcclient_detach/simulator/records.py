@@ -38,10 +38,16 @@ class Record:
             del out[name]
         return out
 
+    #: list fields whose items are records too: field name -> class
+    nested: typing.ClassVar[dict] = {}
+
     @classmethod
     def from_scenario(cls, data, **extra):
         """A record from one validated scenario entry (copied)."""
-        return cls(**copy.deepcopy(data), **extra)
+        data = copy.deepcopy(data)
+        for name, item_cls in cls.nested.items():
+            data[name] = [item_cls(**item) for item in data[name]]
+        return cls(**data, **extra)
 
 
 # -- IAM -------------------------------------------------------------------
@@ -60,12 +66,7 @@ class User(Record):
     password: str
     domain: dict  # {'name': ..., 'id': ...}
     app_credentials: typing.List[AppCredential]
-
-    @classmethod
-    def from_scenario(cls, data, **extra):
-        data = copy.deepcopy(data)
-        creds = [AppCredential(**c) for c in data.pop('app_credentials')]
-        return cls(app_credentials=creds, **data, **extra)
+    nested = {'app_credentials': AppCredential}
 
 
 @dataclasses.dataclass
@@ -196,12 +197,7 @@ class Volume(Record):
     attachments: typing.List[Attachment]
     detaches: typing.List[PendingDetach] = dataclasses.field(
         default_factory=list)
-
-    @classmethod
-    def from_scenario(cls, data, **extra):
-        data = copy.deepcopy(data)
-        atts = [Attachment(**a) for a in data.pop('attachments')]
-        return cls(attachments=atts, **data, **extra)
+    nested = {'attachments': Attachment}
 
 
 @dataclasses.dataclass

@@ -161,6 +161,14 @@ class State:
                             % (what.lower(), ref))
         return found[0]
 
+    @staticmethod
+    def _get(table, item_id, what, ecs_code=None):
+        """``table[item_id]``, or the 404 for a ``what`` (by exact ID)."""
+        if item_id not in table:
+            raise NotFound('%s %s could not be found.' % (what, item_id),
+                           ecs_code)
+        return table[item_id]
+
     @_locked
     def find_server(self, ref):
         return self._find(self.servers, ref, 'Instance')
@@ -172,16 +180,11 @@ class State:
     @_locked
     def get_server(self, server_id):
         """Server by exact id (404 otherwise), as nova looks it up."""
-        if server_id not in self.servers:
-            raise NotFound('Instance %s could not be found.' % server_id,
-                           'Ecs.0114')
-        return self.servers[server_id]
+        return self._get(self.servers, server_id, 'Instance', 'Ecs.0114')
 
     @_locked
     def get_volume(self, volume_id):
-        if volume_id not in self.volumes:
-            raise NotFound('Volume %s could not be found.' % volume_id)
-        return self.volumes[volume_id]
+        return self._get(self.volumes, volume_id, 'Volume')
 
     @_locked
     def list_servers(self):
@@ -403,10 +406,7 @@ class State:
 
     @_locked
     def get_snapshot(self, snapshot_id):
-        if snapshot_id not in self.snapshots:
-            raise NotFound('Snapshot %s could not be found.'
-                           % snapshot_id)
-        return self.snapshots[snapshot_id]
+        return self._get(self.snapshots, snapshot_id, 'Snapshot')
 
     @_locked
     def list_snapshots(self):
@@ -449,11 +449,9 @@ class State:
 
     @_locked
     def job(self, job_id):
-        if job_id not in self.jobs:
-            raise NotFound('Job %s could not be found.' % job_id,
-                           'Ecs.0200')
-        job = self.jobs[job_id].to_dict(exclude=('created',))
-        created = self.jobs[job_id].created
+        record = self._get(self.jobs, job_id, 'Job', 'Ecs.0200')
+        job = record.to_dict(exclude=('created',))
+        created = record.created
         # A just-created job reads INIT, like OTC's job queue.
         init = self.timings['detach_seconds'] * 0.1
         if job['status'] == 'RUNNING' and self.clock() < created + init:

@@ -37,12 +37,8 @@ class StorageAPI:
         if args.get('status'):
             volumes = [v for v in volumes
                        if self.state.volume_status(v) == args['status']]
-        if args.get('marker'):
-            ids = [v.id for v in volumes]
-            if args['marker'] not in ids:
-                raise HTTPError(404, 'Marker %s could not be found.'
-                                % args['marker'])
-            volumes = volumes[ids.index(args['marker']) + 1:]
+        volumes = paging.after_marker(request, volumes, HTTPError(
+            404, 'Marker %s could not be found.' % args.get('marker')))
         return paging.page(request, volumes, 'volumes',
                            self.state.page_size['volumes'])
 

@@ -152,12 +152,16 @@ def server_summary(state, base, api, srv):
             'links': _server_links(state, base, api, srv)}
 
 
-def _server_links(state, base, api, srv):
+def _links(state, base, api, collection, item_id):
+    """The ``self`` and ``bookmark`` links of a nova or cinder item."""
     pid = state.project.id
-    return [{'rel': 'self',
-             'href': '%s/%s/%s/servers/%s' % (base, api, pid, srv.id)},
-            {'rel': 'bookmark', 'href': '%s/%s/servers/%s' % (
-                base, pid, srv.id)}]
+    path = '%s/%s' % (collection, item_id)
+    return [{'rel': 'self', 'href': '%s/%s/%s/%s' % (base, api, pid, path)},
+            {'rel': 'bookmark', 'href': '%s/%s/%s' % (base, pid, path)}]
+
+
+def _server_links(state, base, api, srv):
+    return _links(state, base, api, 'servers', srv.id)
 
 
 def _addresses(state, srv):
@@ -266,11 +270,7 @@ def volume_attachment(srv, vol, att):
 # -- volumes --------------------------------------------------------------
 
 def _volume_links(state, base, api, vol):
-    pid = state.project.id
-    return [{'rel': 'self',
-             'href': '%s/%s/%s/volumes/%s' % (base, api, pid, vol.id)},
-            {'rel': 'bookmark', 'href': '%s/%s/volumes/%s' % (
-                base, pid, vol.id)}]
+    return _links(state, base, api, 'volumes', vol.id)
 
 
 def volume_summary(state, base, api, vol):
