@@ -1,8 +1,9 @@
 """The simulated cloud's things, typed: one dataclass each.
 
-scenario.py validates a scenario document into plain data; State builds
-these records from it (``from_scenario``) and changes them; views.py
-builds OTC's JSON from them.  Field names are the scenario's keys.
+scenario.py validates a scenario document into plain data and builds
+these records from it (``scenario.build``, ``from_scenario``); State
+changes them; views.py builds OTC's JSON from them.  Field names are
+the scenario's keys.
 
 Records read like the dicts they replaced (``user['id']``), so code and
 tests that only read them need not know the difference; writes go

@@ -112,31 +112,23 @@ class State:
         self.region = sc['region']
         self.compute_version = sc['compute_version']
         self.timings = dict(sc['timings'])
-        self.users = [records.User.from_scenario(u) for u in sc['users']]
-        self.project = records.Project.from_scenario(sc['project'])
+        built = scenario_mod.build(sc)
+        self.users = built.users
+        self.project = built.project
         self.flavors = list(sc['flavors'])
-        self.images = [records.Image.from_scenario(i) for i in sc['images']]
-        self.servers = {}
-        self.volumes = {}
+        self.images = built.images
+        self.servers = {srv.id: srv for srv in built.servers}
+        self.volumes = {vol.id: vol for vol in built.volumes}
+        self.keys = {key.id: key for key in built.keys}
         self.jobs = {}
         self.tokens = {}
         self.snapshots = {}
         self.page_size = dict(sc['page_size'])
         self.kms_in_catalog = sc['kms']['in_catalog']
-        self.keys = {k['id']: records.Key.from_scenario(k)
-                     for k in sc['kms']['keys']}
         now = self.clock()
-        for data in sc['servers']:
-            vm_state, power = scenario_mod.SERVER_STATES[data['status']]
-            srv = records.Server.from_scenario(
-                data, vm_state=vm_state, power_state=power,
-                updated=data['created'])
+        for srv in self.servers.values():
             if srv.task_state:
                 srv.pending = self._power_op(srv.task_state, now)
-            self.servers[srv.id] = srv
-        for data in sc['volumes']:
-            vol = records.Volume.from_scenario(data)
-            self.volumes[vol.id] = vol
 
     @contextlib.contextmanager
     def transaction(self):
