@@ -11,6 +11,7 @@ import tempfile
 import threading
 
 from otcclient_detach.simulator.app import ADMIN_TOKEN_HEADER
+from otcclient_detach.simulator import clientenv
 from otcclient_detach.simulator.clientenv import clean_env
 from otcclient_detach.simulator.clientenv import CLOUD
 from otcclient_detach.simulator.clientenv import control_env
@@ -205,7 +206,12 @@ def build_parser():
                             ' as OTC advises)')
     serve.set_defaults(func=cmd_serve)
 
-    run = sub.add_parser('run', help='run COMMAND against a fresh simulator')
+    run = sub.add_parser(
+        'run', help='run COMMAND against a fresh simulator',
+        description='Run COMMAND against a fresh simulator, with '
+        'OS_CLIENT_CONFIG_FILE and OS_CLOUD=%s set (other OS_* variables '
+        'removed), and %s and %s for the /_sim control API.'
+        % (CLOUD, clientenv.URL_VAR, clientenv.ADMIN_TOKEN_VAR))
     common(run)
     run.add_argument('--volume-api-version', default='2')
     run.add_argument('command', nargs=argparse.REMAINDER,
