@@ -6,15 +6,18 @@ first in the path (``https://ecs.eu-de.../v2.1/{project_id}``,
 ``https://iam.../v3``).  The simulator does the same with one port per
 service on the bound address: :data:`SERVICES` is the table of them,
 each with its catalog entries and its routes, so adding a service is
-one entry.  Each endpoint name maps to a method ``on_<endpoint>`` of
-:class:`SimApp`.  This module holds the table and the dispatch:
-authentication, project check, microversion negotiation, fault
+one entry.  Each route names its handler (``route(path, handler,
+methods)``), so grepping a handler finds its route; :class:`Route` says
+what a request needs to reach it.  This module holds the table and the
+dispatch: authentication, project check, microversion negotiation, fault
 injection, the request log and error responses.  The handlers are
 mixins, one module per API: identity.py (IAM), compute.py (ECS),
 storage.py (EVS and IMS), snapshots.py (EVS snapshots), kms.py (KMS)
 and control.py (``/_sim/``, on every port).
 Everything that is not about HTTP (rules, transitions) lives in
-state.py; response shapes live in views.py; error documents and JSON
+state.py; each handler runs inside one ``State.transaction()``, taken
+here (the state's locking discipline, see state.py); response shapes
+live in views.py; error documents and JSON
 responses in http_util.py (``HTTPError`` and ``json_response`` are
 importable from here too).
 """
@@ -62,82 +65,105 @@ ADMIN_TOKEN_HEADER = 'X-Sim-Admin-Token'
 #: the service's root).
 Service = collections.namedtuple('Service', 'name catalog rules')
 
+#: What a rule's ``endpoint`` is: the handler itself (an ``on_*``
+#: method of a mixin, called with the app as ``self``), and who may
+#: call it: ``auth`` 'token' (a keystone token and the project in the
+#: path), 'public' (no token: version documents, IAM's tokens) or
+#: 'admin' (the /_sim control API: the admin token).
+Route = collections.namedtuple('Route', 'handler auth')
+
+
+def route(path, handler, methods, auth='token'):
+    """The werkzeug rule that sends ``methods`` on ``path`` to ``handler``."""
+    return Rule(path, endpoint=Route(handler, auth), methods=methods)
+
+
+def public(path, handler, methods):
+    return route(path, handler, methods, auth='public')
+
+
+def admin(path, handler, methods):
+    return route(path, handler, methods, auth='admin')
+
+
 SERVICES = (
     Service('identity', [('identity', 'keystone', '/v3')], [
-        Rule('/', endpoint='iam_versions', methods=GET),
-        Rule('/v3/', endpoint='iam_version', methods=GET),
-        Rule('/v3/auth/tokens', endpoint='tokens',
-             methods=GET + POST + DELETE),
+        public('/', identity.IdentityAPI.on_iam_versions, GET),
+        public('/v3/', identity.IdentityAPI.on_iam_version, GET),
+        public('/v3/auth/tokens',
+               identity.IdentityAPI.on_tokens, GET + POST + DELETE),
     ]),
     # the nova API of ECS and native ECS v1 share OTC's ecs host
     Service('compute', [
         ('compute', 'nova', '/{compute_version}/{project_id}'),
         ('ecs', 'ecs', '/v1/{project_id}'),
     ], [
-        Rule('/', endpoint='ecs_versions', methods=GET),
-        Rule('/<any("v2", "v2.1"):api>/', endpoint='compute_version',
-             methods=GET),
-        Rule('/v1/', endpoint='ecs_v1_version', methods=GET),
-        Rule(COMPUTE + '/servers', endpoint='servers', methods=GET),
-        Rule(COMPUTE + '/servers/detail', endpoint='servers_detail',
-             methods=GET),
-        Rule(COMPUTE + '/servers/<sid>', endpoint='server', methods=GET),
-        Rule(COMPUTE + '/servers/<sid>/action', endpoint='server_action',
-             methods=POST),
-        Rule(COMPUTE + '/servers/<sid>/os-volume_attachments',
-             endpoint='attachments', methods=GET + POST),
-        Rule(COMPUTE + '/servers/<sid>/os-volume_attachments/<vid>',
-             endpoint='attachment', methods=GET + DELETE),
-        Rule(COMPUTE + '/servers/<sid>/tags', endpoint='tags',
-             methods=GET + PUT + DELETE),
-        Rule(COMPUTE + '/servers/<sid>/tags/<tag>', endpoint='tag',
-             methods=GET + PUT + DELETE),
-        Rule(COMPUTE + '/flavors', endpoint='flavors', methods=GET),
-        Rule(COMPUTE + '/flavors/detail', endpoint='flavors_detail',
-             methods=GET),
-        Rule(COMPUTE + '/flavors/<fid>', endpoint='flavor', methods=GET),
-        Rule(ECS1 + '/cloudservers/detail', endpoint='native_servers',
-             methods=GET),
-        Rule(ECS1 + '/cloudservers/<sid>', endpoint='native_server',
-             methods=GET),
-        Rule(ECS1 + '/cloudservers/<sid>/tags', endpoint='native_tags',
-             methods=GET),
-        Rule(ECS1 + '/cloudservers/<sid>/tags/action',
-             endpoint='native_tags_action', methods=POST),
-        Rule(ECS1 + '/cloudservers/<sid>/detachvolume/<vid>',
-             endpoint='native_detach', methods=DELETE),
-        Rule(ECS1 + '/jobs/<job_id>', endpoint='native_job', methods=GET),
+        public('/', compute.ComputeAPI.on_ecs_versions, GET),
+        public('/<any("v2", "v2.1"):api>/',
+               compute.ComputeAPI.on_compute_version, GET),
+        public('/v1/', compute.ComputeAPI.on_ecs_v1_version, GET),
+        route(COMPUTE + '/servers', compute.ComputeAPI.on_servers, GET),
+        route(COMPUTE + '/servers/detail',
+              compute.ComputeAPI.on_servers_detail, GET),
+        route(COMPUTE + '/servers/<sid>', compute.ComputeAPI.on_server, GET),
+        route(COMPUTE + '/servers/<sid>/action',
+              compute.ComputeAPI.on_server_action, POST),
+        route(COMPUTE + '/servers/<sid>/os-volume_attachments',
+              compute.ComputeAPI.on_attachments, GET + POST),
+        route(COMPUTE + '/servers/<sid>/os-volume_attachments/<vid>',
+              compute.ComputeAPI.on_attachment, GET + DELETE),
+        route(COMPUTE + '/servers/<sid>/tags',
+              compute.ComputeAPI.on_tags, GET + PUT + DELETE),
+        route(COMPUTE + '/servers/<sid>/tags/<tag>',
+              compute.ComputeAPI.on_tag, GET + PUT + DELETE),
+        route(COMPUTE + '/flavors', compute.ComputeAPI.on_flavors, GET),
+        route(COMPUTE + '/flavors/detail',
+              compute.ComputeAPI.on_flavors_detail, GET),
+        route(COMPUTE + '/flavors/<fid>', compute.ComputeAPI.on_flavor, GET),
+        route(ECS1 + '/cloudservers/detail',
+              compute.ComputeAPI.on_native_servers, GET),
+        route(ECS1 + '/cloudservers/<sid>',
+              compute.ComputeAPI.on_native_server, GET),
+        route(ECS1 + '/cloudservers/<sid>/tags',
+              compute.ComputeAPI.on_native_tags, GET),
+        route(ECS1 + '/cloudservers/<sid>/tags/action',
+              compute.ComputeAPI.on_native_tags_action, POST),
+        route(ECS1 + '/cloudservers/<sid>/detachvolume/<vid>',
+              compute.ComputeAPI.on_native_detach, DELETE),
+        route(ECS1 + '/jobs/<job_id>', compute.ComputeAPI.on_native_job, GET),
     ]),
     Service('volume', [
         ('volumev2', 'cinderv2', '/v2/{project_id}'),
         ('volumev3', 'cinderv3', '/v3/{project_id}'),
         ('block-storage', 'evs', '/v3/{project_id}'),
     ], [
-        Rule('/', endpoint='evs_versions', methods=GET),
-        Rule('/<any(v2, v3):api>/', endpoint='evs_version', methods=GET),
-        Rule(EVS + '/volumes', endpoint='volumes', methods=GET),
-        Rule(EVS + '/volumes/detail', endpoint='volumes_detail',
-             methods=GET),
-        Rule(EVS + '/volumes/<vid>', endpoint='volume', methods=GET),
-        Rule(EVS + '/snapshots', endpoint='snapshots', methods=GET + POST),
-        Rule(EVS + '/snapshots/detail', endpoint='snapshots_detail',
-             methods=GET),
-        Rule(EVS + '/snapshots/<snap_id>', endpoint='snapshot',
-             methods=GET),
+        public('/', storage.StorageAPI.on_evs_versions, GET),
+        public('/<any(v2, v3):api>/',
+               storage.StorageAPI.on_evs_version, GET),
+        route(EVS + '/volumes', storage.StorageAPI.on_volumes, GET),
+        route(EVS + '/volumes/detail',
+              storage.StorageAPI.on_volumes_detail, GET),
+        route(EVS + '/volumes/<vid>', storage.StorageAPI.on_volume, GET),
+        route(EVS + '/snapshots',
+              snapshots.SnapshotAPI.on_snapshots, GET + POST),
+        route(EVS + '/snapshots/detail',
+              snapshots.SnapshotAPI.on_snapshots_detail, GET),
+        route(EVS + '/snapshots/<snap_id>',
+              snapshots.SnapshotAPI.on_snapshot, GET),
     ]),
     Service('image', [('image', 'glance', '/v2')], [
-        Rule('/', endpoint='ims_versions', methods=GET),
-        Rule('/v2/', endpoint='ims_versions', methods=GET),
-        Rule('/v2/images', endpoint='images', methods=GET),
-        Rule('/v2/images/<iid>', endpoint='image', methods=GET),
-        Rule('/v2/schemas/<any(image, images):name>',
-             endpoint='image_schema', methods=GET),
+        public('/', storage.StorageAPI.on_ims_versions, GET),
+        public('/v2/', storage.StorageAPI.on_ims_versions, GET),
+        route('/v2/images', storage.StorageAPI.on_images, GET),
+        route('/v2/images/<iid>', storage.StorageAPI.on_image, GET),
+        route('/v2/schemas/<any(image, images):name>',
+              storage.StorageAPI.on_image_schema, GET),
     ]),
     # KMS; clients append the project ID to the catalog URL, as
     # otcextensions does.  The scenario may leave it out of the catalog.
     Service('kms', [('kms', 'kms', '/v1.0')], [
-        Rule('/v1.0/<pid>/kms/describe-key', endpoint='kms_describe_key',
-             methods=POST),
+        route('/v1.0/<pid>/kms/describe-key',
+              kms.KmsAPI.on_kms_describe_key, POST),
     ]),
 )
 SERVICE_NAMES = tuple(s.name for s in SERVICES)
@@ -145,13 +171,14 @@ SERVICE_NAMES = tuple(s.name for s in SERVICES)
 # The control API, on every port: not logged; the admin token
 # (ADMIN_TOKEN_HEADER) instead of a keystone token.
 CONTROL_RULES = [
-    Rule('/_sim/requests', endpoint='sim_requests', methods=GET + DELETE),
-    Rule('/_sim/faults', endpoint='sim_faults', methods=GET + POST + DELETE),
-    Rule('/_sim/state', endpoint='sim_state', methods=GET),
-    Rule('/_sim/tokens', endpoint='sim_tokens', methods=POST + DELETE),
-    Rule('/_sim/volumes/<ref>', endpoint='sim_volume', methods=GET + POST),
-    Rule('/_sim/servers/<ref>', endpoint='sim_server', methods=GET + POST),
-    Rule('/_sim/keys/<ref>', endpoint='sim_key', methods=GET + POST),
+    admin('/_sim/requests', control.ControlAPI.on_sim_requests, GET + DELETE),
+    admin('/_sim/faults',
+          control.ControlAPI.on_sim_faults, GET + POST + DELETE),
+    admin('/_sim/state', control.ControlAPI.on_sim_state, GET),
+    admin('/_sim/tokens', control.ControlAPI.on_sim_tokens, POST + DELETE),
+    admin('/_sim/volumes/<ref>', control.ControlAPI.on_sim_volume, GET + POST),
+    admin('/_sim/servers/<ref>', control.ControlAPI.on_sim_server, GET + POST),
+    admin('/_sim/keys/<ref>', control.ControlAPI.on_sim_key, GET + POST),
 ]
 # A werkzeug Rule belongs to one Map: each map gets copies.
 URL_MAPS = {
@@ -159,10 +186,6 @@ URL_MAPS = {
                 strict_slashes=False)
     for s in SERVICES}
 
-# Endpoints reachable without a token.
-PUBLIC = {'iam_versions', 'iam_version', 'tokens', 'ecs_versions',
-          'compute_version', 'ecs_v1_version', 'evs_versions', 'evs_version',
-          'ims_versions'}
 _VERSION_RE = re.compile(r'^([1-9][0-9]*)\.(0|[1-9][0-9]*)$')
 SERVICE_KEY = 'otcsim.service'
 
@@ -172,7 +195,7 @@ def catalog_entries(state, root_of):
 
     ``root_of(service_name)`` is that service's root URL.
     """
-    fill = {'project_id': state.project['id'],
+    fill = {'project_id': state.project.id,
             'compute_version': state.compute_version}
     return [(stype, name, root_of(service.name) + path.format(**fill))
             for service in SERVICES
@@ -301,19 +324,19 @@ class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
                         request, 'compute', views.COMPUTE_MIN,
                         views.COMPUTE_MAX, 'X-OpenStack-Nova-API-Version'))
                 raise HTTPError(exc.code, exc.description)
-            if endpoint.startswith('sim_'):
+            if endpoint.auth == 'admin':
                 raise HTTPError(404, 'The resource could not be found.')
-            if endpoint not in PUBLIC:
+            if endpoint.auth == 'token':
                 request.token = self._authenticate(request)
                 pid = values.pop('pid', None)
-                if pid is not None and pid != self.state.project['id']:
+                if pid is not None and pid != self.state.project.id:
                     raise HTTPError(400, "Malformed request URL: URL's "
                                     "project_id '%s' doesn't match Context's"
                                     " project_id '%s'" % (
-                                        pid, self.state.project['id']))
+                                        pid, self.state.project.id))
             service = service_of(request.service, request.path)
             # The legacy /v2 and EVS /v2 endpoints have no microversions.
-            if endpoint in PUBLIC:
+            if endpoint.auth == 'public':
                 pass
             elif service == 'compute' and values['api'] == 'v2.1':
                 mv = ('compute', self._microversion(
@@ -324,8 +347,8 @@ class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
                     request, 'volume', views.VOLUME_V3_MIN,
                     views.VOLUME_V3_MAX))
             request.microversion = mv[1] if mv else None
-            handler = getattr(self, 'on_' + endpoint)
-            response = handler(request, **values)
+            with self.state.transaction():
+                response = endpoint.handler(self, request, **values)
         except state_mod.SimError as err:
             response = self._error(request, HTTPError.from_sim(err))
         except HTTPError as err:
@@ -363,9 +386,10 @@ class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
             request.environ)
         try:
             endpoint, values = adapter.match()
-            if not endpoint.startswith('sim_'):
+            if endpoint.auth != 'admin':
                 raise wz_exc.NotFound()
-            return getattr(self, 'on_' + endpoint)(request, **values)
+            with self.state.transaction():
+                return endpoint.handler(self, request, **values)
         except wz_exc.HTTPException as exc:
             return json_response({'error': exc.description}, exc.code)
         except (ValueError, TypeError) as exc:

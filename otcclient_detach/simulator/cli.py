@@ -11,9 +11,13 @@ import tempfile
 import threading
 
 from otcclient_detach.simulator.app import ADMIN_TOKEN_HEADER
+from otcclient_detach.simulator import clientenv
+from otcclient_detach.simulator.clientenv import clean_env
+from otcclient_detach.simulator.clientenv import CLOUD
+from otcclient_detach.simulator.clientenv import control_env
+from otcclient_detach.simulator import demo
 from otcclient_detach.simulator import server as server_mod
 
-CLOUD = 'otc-sim'
 SERVE_DESCRIPTION = """\
 Serve the simulated cloud on 127.0.0.1 until Ctrl-C or SIGTERM.
 
@@ -32,25 +36,6 @@ The /_sim control API answers only to requests that carry the admin
 token it prints, in the header %s."""
 DEFAULT_CLOUDS_YAML = os.path.join('~', '.config', 'otc-detach-sim',
                                    'clouds.yaml')
-
-
-def clean_env(clouds_yaml, base=None):
-    """Environment for a client of the simulator.
-
-    Every OS_* variable that could point the client at another cloud or
-    other credentials is dropped; OS_*_API_VERSION choices are kept, as
-    they are what a test wants to vary.
-    """
-    env = dict(os.environ if base is None else base)
-    for key in list(env):
-        if key.startswith('OS_') and not key.endswith('_API_VERSION'):
-            del env[key]
-    env['OS_CLIENT_CONFIG_FILE'] = clouds_yaml
-    # A user's secure.yaml must not add credentials to ours.
-    env['OS_CLIENT_SECURE_FILE'] = os.path.join(
-        os.path.dirname(clouds_yaml), 'secure.yaml')
-    env['OS_CLOUD'] = CLOUD
-    return env
 
 
 def _simulator(args):
@@ -154,7 +139,10 @@ def cmd_run(args):
             os.path.join(tmp, 'clouds.yaml'), cloud=CLOUD,
             volume_api_version=args.volume_api_version)
         try:
-            return subprocess.call(command, env=clean_env(path))
+            env = clean_env(path)
+            # so that COMMAND can reach the /_sim control API
+            env.update(control_env(sim))
+            return subprocess.call(command, env=env)
         except OSError as exc:
             print('otc-detach-sim run: cannot run %s: %s'
                   % (command[0], exc), file=sys.stderr)
@@ -164,7 +152,6 @@ def cmd_run(args):
 
 
 def cmd_demo(args):
-    from otcclient_detach.simulator import demo
     return demo.run(scenario=args.scenario, port=args.port,
                     compute_version=args.compute_version)
 
@@ -219,7 +206,12 @@ def build_parser():
                             ' as OTC advises)')
     serve.set_defaults(func=cmd_serve)
 
-    run = sub.add_parser('run', help='run COMMAND against a fresh simulator')
+    run = sub.add_parser(
+        'run', help='run COMMAND against a fresh simulator',
+        description='Run COMMAND against a fresh simulator, with '
+        'OS_CLIENT_CONFIG_FILE and OS_CLOUD=%s set (other OS_* variables '
+        'removed), and %s and %s for the /_sim control API.'
+        % (CLOUD, clientenv.URL_VAR, clientenv.ADMIN_TOKEN_VAR))
     common(run)
     run.add_argument('--volume-api-version', default='2')
     run.add_argument('command', nargs=argparse.REMAINDER,

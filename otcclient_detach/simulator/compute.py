@@ -45,16 +45,12 @@ class ComputeAPI:
         servers = self.state.list_servers()
         if args.get('name'):
             servers = [s for s in servers
-                       if state_mod.matches_name(args['name'], s['name'])]
+                       if state_mod.matches_name(args['name'], s.name)]
         if args.get('status'):
             servers = [s for s in servers
-                       if s['status'] == args['status'].upper()]
-        if args.get('marker'):
-            ids = [s['id'] for s in servers]
-            if args['marker'] not in ids:
-                raise HTTPError(400, 'marker [%s] not found'
-                                % args['marker'])
-            servers = servers[ids.index(args['marker']) + 1:]
+                       if s.status == args['status'].upper()]
+        servers = paging.after_marker(request, servers, HTTPError(
+            400, 'marker [%s] not found' % args.get('marker')))
         return paging.page(request, servers, 'servers',
                            self.state.page_size['servers'])
 
@@ -67,19 +63,17 @@ class ComputeAPI:
 
     def on_servers_detail(self, request, api):
         base = base_url(request)
-        with self.state.lock:
-            servers, links = self._servers(request)
-            return json_response(dict({'servers': [
-                views.server_detail(self.state, base, api, s,
-                                    request.microversion)
-                for s in servers]}, **links))
+        servers, links = self._servers(request)
+        return json_response(dict({'servers': [
+            views.server_detail(self.state, base, api, s,
+                                request.microversion)
+            for s in servers]}, **links))
 
     def on_server(self, request, api, sid):
-        with self.state.lock:
-            srv = self.state.get_server(sid)
-            return json_response({'server': views.server_detail(
-                self.state, base_url(request), api, srv,
-                request.microversion)})
+        srv = self.state.get_server(sid)
+        return json_response({'server': views.server_detail(
+            self.state, base_url(request), api, srv,
+            request.microversion)})
 
     def on_server_action(self, request, api, sid):
         body = json_body(request)
@@ -98,44 +92,42 @@ class ComputeAPI:
         return json_response(None, 202)
 
     def on_attachments(self, request, api, sid):
-        with self.state.lock:
-            srv = self.state.get_server(sid)
-            if request.method == 'POST':
-                spec = json_body(request).get('volumeAttachment')
-                if not isinstance(spec, dict) or not spec.get('volumeId'):
-                    raise HTTPError(400, "Invalid input for field/attribute "
-                                    "volumeAttachment.")
-                vol = self.state.get_volume(spec['volumeId'])
-                att = self.state.attach(sid, vol['id'], spec.get('device'))
-                return json_response({'volumeAttachment':
-                                      views.volume_attachment(srv, vol, att)})
-            return json_response({'volumeAttachments': [
-                views.volume_attachment(srv, vol, att)
-                for vol, att in self.state.server_volumes(sid)]})
+        srv = self.state.get_server(sid)
+        if request.method == 'POST':
+            spec = json_body(request).get('volumeAttachment')
+            if not isinstance(spec, dict) or not spec.get('volumeId'):
+                raise HTTPError(400, "Invalid input for field/attribute "
+                                "volumeAttachment.")
+            vol = self.state.get_volume(spec['volumeId'])
+            att = self.state.attach(sid, vol.id, spec.get('device'))
+            return json_response({'volumeAttachment':
+                                  views.volume_attachment(srv, vol, att)})
+        return json_response({'volumeAttachments': [
+            views.volume_attachment(srv, vol, att)
+            for vol, att in self.state.server_volumes(sid)]})
 
     def on_attachment(self, request, api, sid, vid):
         if request.method == 'DELETE':
             self.state.detach(sid, vid)
             return json_response(None, 202)
-        with self.state.lock:
-            srv = self.state.get_server(sid)
-            for vol, att in self.state.server_volumes(sid):
-                if vol['id'] == vid:
-                    return json_response({'volumeAttachment':
-                                          views.volume_attachment(
-                                              srv, vol, att)})
+        srv = self.state.get_server(sid)
+        for vol, att in self.state.server_volumes(sid):
+            if vol.id == vid:
+                return json_response({'volumeAttachment':
+                                      views.volume_attachment(
+                                          srv, vol, att)})
         raise HTTPError(404, 'Instance %s is not attached to volume %s'
                         % (sid, vid))
 
     # -- server tags (nova 2.26+) -----------------------------------------
 
     def _tags(self, request, sid):
-        """The server's tag list (mutable, under the state lock)."""
+        """The server's tag list (mutable; we are in a transaction)."""
         if request.microversion is None or \
                 request.microversion < TAGS_SINCE:
             # nova's version-gated routes are 404 below their version
             raise HTTPError(404, 'The resource could not be found.')
-        return self.state.get_server(sid).setdefault('tags', [])
+        return self.state.get_server(sid).tags
 
     @staticmethod
     def _check_tag(tag):
@@ -145,42 +137,40 @@ class ComputeAPI:
                             "Value: %s." % tag)
 
     def on_tags(self, request, api, sid):
-        with self.state.lock:
-            tags = self._tags(request, sid)
-            if request.method == 'DELETE':
-                del tags[:]
-                return json_response(None, 204)
-            if request.method == 'PUT':
-                wanted = json_body(request).get('tags')
-                if not isinstance(wanted, list):
-                    raise HTTPError(400, "Invalid input for field/attribute "
-                                    "tags.")
-                for tag in wanted:
-                    self._check_tag(tag)
-                if len(set(wanted)) > MAX_TAGS:
-                    raise HTTPError(400, 'The number of tags exceeded the '
-                                    'per-server limit %d' % MAX_TAGS)
-                tags[:] = sorted(set(wanted), key=wanted.index)
-            return json_response({'tags': list(tags)})
+        tags = self._tags(request, sid)
+        if request.method == 'DELETE':
+            del tags[:]
+            return json_response(None, 204)
+        if request.method == 'PUT':
+            wanted = json_body(request).get('tags')
+            if not isinstance(wanted, list):
+                raise HTTPError(400, "Invalid input for field/attribute "
+                                "tags.")
+            for tag in wanted:
+                self._check_tag(tag)
+            if len(set(wanted)) > MAX_TAGS:
+                raise HTTPError(400, 'The number of tags exceeded the '
+                                'per-server limit %d' % MAX_TAGS)
+            tags[:] = sorted(set(wanted), key=wanted.index)
+        return json_response({'tags': list(tags)})
 
     def on_tag(self, request, api, sid, tag):
-        with self.state.lock:
-            tags = self._tags(request, sid)
-            if request.method == 'PUT':
-                self._check_tag(tag)
-                if tag in tags:
-                    return json_response(None, 204)
-                if len(tags) >= MAX_TAGS:
-                    raise HTTPError(400, 'The number of tags exceeded the '
-                                    'per-server limit %d' % MAX_TAGS)
-                tags.append(tag)
-                return json_response(None, 201, {
-                    'Location': request.base_url})
-            if tag not in tags:
-                raise HTTPError(404, 'Server %s has no tag %s' % (sid, tag))
-            if request.method == 'DELETE':
-                tags.remove(tag)
-            return json_response(None, 204)
+        tags = self._tags(request, sid)
+        if request.method == 'PUT':
+            self._check_tag(tag)
+            if tag in tags:
+                return json_response(None, 204)
+            if len(tags) >= MAX_TAGS:
+                raise HTTPError(400, 'The number of tags exceeded the '
+                                'per-server limit %d' % MAX_TAGS)
+            tags.append(tag)
+            return json_response(None, 201, {
+                'Location': request.base_url})
+        if tag not in tags:
+            raise HTTPError(404, 'Server %s has no tag %s' % (sid, tag))
+        if request.method == 'DELETE':
+            tags.remove(tag)
+        return json_response(None, 204)
 
     def on_flavors(self, request, api):
         base = base_url(request)
@@ -205,27 +195,24 @@ class ComputeAPI:
 
     def on_native_servers(self, request):
         base = base_url(request)
-        with self.state.lock:
-            page, _ = self._servers(request)
-            servers = [views.native_server(self.state, base, s)
-                       for s in page]
+        page, _ = self._servers(request)
+        servers = [views.native_server(self.state, base, s)
+                   for s in page]
         return json_response({'count': len(servers), 'servers': servers})
 
     def on_native_server(self, request, sid):
-        with self.state.lock:
-            srv = self.state.get_server(sid)
-            return json_response({'server': views.native_server(
-                self.state, base_url(request), srv)})
+        srv = self.state.get_server(sid)
+        return json_response({'server': views.native_server(
+            self.state, base_url(request), srv)})
 
     # OTC's native ECS tags ("Querying ECS Tags", "Batch Adding/Deleting
     # ECS Tags") are the nova tags "key=value" (or "key") of the server.
 
     def on_native_tags(self, request, sid):
-        with self.state.lock:
-            tags = self.state.get_server(sid).get('tags') or []
-            return json_response({'tags': [
-                dict(zip(('key', 'value'), (t.split('=', 1) + [''])[:2]))
-                for t in tags]})
+        tags = self.state.get_server(sid).tags
+        return json_response({'tags': [
+            dict(zip(('key', 'value'), (t.split('=', 1) + [''])[:2]))
+            for t in tags]})
 
     def on_native_tags_action(self, request, sid):
         body = json_body(request)
@@ -237,14 +224,13 @@ class ComputeAPI:
                             ecs_code='Ecs.0005')
         wanted = ['%s=%s' % (p['key'], p['value']) if p.get('value')
                   else p['key'] for p in pairs]
-        with self.state.lock:
-            tags = self.state.get_server(sid).setdefault('tags', [])
-            for tag in wanted:
-                self._check_tag(tag)
-                if action == 'create' and tag not in tags:
-                    tags.append(tag)
-                elif action == 'delete' and tag in tags:
-                    tags.remove(tag)
+        tags = self.state.get_server(sid).tags
+        for tag in wanted:
+            self._check_tag(tag)
+            if action == 'create' and tag not in tags:
+                tags.append(tag)
+            elif action == 'delete' and tag in tags:
+                tags.remove(tag)
         return json_response(None, 204)
 
     def on_native_detach(self, request, sid, vid):

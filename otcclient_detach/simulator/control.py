@@ -64,9 +64,8 @@ class ControlAPI:
         if request.method == 'POST':
             self.state.patch_volume(ref, **control_body(request))
         vol = self.state.find_volume(ref)
-        with self.state.lock:
-            return json_response(views.volume_detail(
-                self.state, self.service_url(request, 'volume'), 'v3', vol))
+        return json_response(views.volume_detail(
+            self.state, self.service_url(request, 'volume'), 'v3', vol))
 
     def on_sim_key(self, request, ref):
         if request.method == 'POST':
@@ -74,13 +73,12 @@ class ControlAPI:
         key = self.state.find_key(ref)
         if key is None:
             raise ValueError('no KMS key %r' % ref)
-        return json_response(dict(key))
+        return json_response(key.to_dict())
 
     def on_sim_server(self, request, ref):
         if request.method == 'POST':
             self.state.patch_server(ref, **control_body(request))
         srv = self.state.find_server(ref)
-        with self.state.lock:
-            return json_response(views.server_detail(
-                self.state, self.service_url(request, 'compute'), 'v2.1', srv,
-                views.COMPUTE_MAX))
+        return json_response(views.server_detail(
+            self.state, self.service_url(request, 'compute'), 'v2.1', srv,
+            views.COMPUTE_MAX))

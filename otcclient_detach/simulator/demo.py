@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 
-from otcclient_detach.simulator import cli
+from otcclient_detach.simulator import clientenv
 from otcclient_detach.simulator import server as server_mod
 from otcclient_detach.simulator import state as state_mod
 
@@ -139,10 +139,11 @@ def run(scenario=None, port=0, compute_version=None, out=None,
                               compute_version=compute_version) as sim, \
             tempfile.TemporaryDirectory(prefix='otc-sim-demo-') as tmp:
         clouds = sim.write_clouds_yaml(os.path.join(tmp, 'clouds.yaml'))
-        env = cli.clean_env(clouds)
+        env = clientenv.clean_env(clouds)
         print('otc-detach-sim demo: simulated OTC (IAM at %s), project %s'
-              % (sim.auth_url, sim.state.project['name']), file=out)
-        print('using %s with OS_CLOUD=%s' % (openstack, cli.CLOUD), file=out)
+              % (sim.auth_url, sim.state.project.name), file=out)
+        print('using %s with OS_CLOUD=%s' % (openstack, clientenv.CLOUD),
+              file=out)
         for number, step in enumerate(STEPS, 1):
             print('\nStep %d: %s' % (number, step.title), file=out)
             try:

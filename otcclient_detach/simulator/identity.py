@@ -69,7 +69,7 @@ class IdentityAPI:
             rec = self.state.check_token(
                 (identity.get('token') or {}).get('id'))
             if rec:
-                user, app_cred = rec['user'], rec['app_cred']
+                user, app_cred = rec.user, rec.app_cred
         if user is None:
             raise HTTPError(401, AUTH_REQUIRED)
         scope = body['auth'].get('scope')
@@ -84,20 +84,20 @@ class IdentityAPI:
     def _find_user(self, spec):
         for user in self.state.users:
             if spec.get('id'):
-                if spec['id'] == user['id']:
+                if spec['id'] == user.id:
                     return user
                 continue
             domain = spec.get('domain') or {}
-            same_domain = user['domain']['name'] == domain.get('name') or \
-                user['domain']['id'] == domain.get('id')
-            if spec.get('name') == user['name'] and same_domain:
+            same_domain = user.domain['name'] == domain.get('name') or \
+                user.domain['id'] == domain.get('id')
+            if spec.get('name') == user.name and same_domain:
                 return user
         return None
 
     def _password_user(self, password):
         spec = password.get('user') or {}
         user = self._find_user(spec)
-        if user is None or spec.get('password') != user['password']:
+        if user is None or spec.get('password') != user.password:
             return None
         return user
 
@@ -105,10 +105,10 @@ class IdentityAPI:
         for user in self.state.users:
             if spec.get('user') and self._find_user(spec['user']) is not user:
                 continue
-            for cred in user['app_credentials']:
-                wanted = spec.get('id') == cred['id'] or \
-                    spec.get('name') == cred['name']
-                if wanted and spec.get('secret') == cred['secret']:
+            for cred in user.app_credentials:
+                wanted = spec.get('id') == cred.id or \
+                    spec.get('name') == cred.name
+                if wanted and spec.get('secret') == cred.secret:
                     return user, cred
         return None, None
 
@@ -118,11 +118,11 @@ class IdentityAPI:
         if not isinstance(project, dict):
             raise HTTPError(401, AUTH_REQUIRED)
         if project.get('id'):
-            ok = project['id'] == mine['id']
+            ok = project['id'] == mine.id
         else:
             domain = project.get('domain') or {}
-            ok = project.get('name') == mine['name'] and (
-                domain.get('name') == mine['domain']['name'] or
-                domain.get('id') == mine['domain']['id'])
+            ok = project.get('name') == mine.name and (
+                domain.get('name') == mine.domain['name'] or
+                domain.get('id') == mine.domain['id'])
         if not ok:
             raise HTTPError(401, AUTH_REQUIRED)

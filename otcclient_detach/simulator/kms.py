@@ -24,19 +24,19 @@ _CREATED = '1705305600000'  # 2024-01-15T08:00:00Z, in ms like KMS
 
 def key_info(state, key):
     return {
-        'key_id': key['id'],
-        'domain_id': state.users[0]['domain']['id'],
-        'key_alias': key['alias'],
+        'key_id': key.id,
+        'domain_id': state.users[0].domain['id'],
+        'key_alias': key.alias,
         'realm': state.region,
-        'key_description': key['description'],
+        'key_description': key.description,
         'creation_date': _CREATED,
         'scheduled_deletion_date': (
-            '1706515200000' if key['state'] == '4' else ''),
-        'key_state': key['state'],
+            '1706515200000' if key.state == '4' else ''),
+        'key_state': key.state,
         'default_key_flag': '0',
         'key_type': '1',
         'expiration_time': '',
-        'origin': 'external' if key['state'] == '5' else 'kms',
+        'origin': 'external' if key.state == '5' else 'kms',
     }
 
 
@@ -49,7 +49,7 @@ class KmsAPI:
         if not isinstance(key_id, str) or not _KEY_ID_RE.match(key_id):
             raise HTTPError(400, 'Invalid key_id.', ecs_code='KMS.0205')
         key = self.state.find_key(key_id)
-        if key is None or key['id'] != key_id:
+        if key is None or key.id != key_id:
             raise HTTPError(404, 'The key does not exist.',
                             ecs_code='KMS.0207')
         return json_response({'key_info': key_info(self.state, key)})

@@ -13,6 +13,20 @@ from urllib.parse import urlencode
 from otcclient_detach.simulator.http_util import HTTPError
 
 
+def after_marker(request, items, missing):
+    """The items after the request's ``marker``; ``missing`` if absent.
+
+    ``missing`` is the HTTPError to raise: nova answers 400, cinder 404.
+    """
+    marker = request.args.get('marker')
+    if not marker:
+        return items
+    ids = [item.id for item in items]
+    if marker not in ids:
+        raise missing
+    return items[ids.index(marker) + 1:]
+
+
 def limit_of(request, max_limit):
     """The page size asked for, capped at ``max_limit``; 400 if bad."""
     raw = request.args.get('limit')
@@ -36,6 +50,6 @@ def page(request, items, collection, max_limit):
     # Like nova and cinder: the request's own parameters, new marker.
     args = [(k, v) for k, v in request.args.items(multi=True)
             if k != 'marker']
-    args.append(('marker', items[-1]['id']))
+    args.append(('marker', items[-1].id))
     href = '%s?%s' % (request.base_url, urlencode(args))
     return items, {collection + '_links': [{'rel': 'next', 'href': href}]}

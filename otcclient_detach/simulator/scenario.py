@@ -3,15 +3,18 @@
 A scenario is the whole starting state of the simulated cloud.  It is
 checked once at load time and turned into a normalised dict in which
 every optional key has its default, so the rest of the simulator never
-has to guess.  The format is documented in doc/source/simulator.rst.
+has to guess; :func:`build` makes the typed records (records.py) the
+state starts from.  The format is documented in doc/source/simulator.rst.
 """
 
+import collections
 import copy
 import json
 import os
 import re
 
 from otcclient_detach.simulator import ids
+from otcclient_detach.simulator import records
 
 DEFAULT_SCENARIO = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), 'scenarios', 'demo.yaml')
@@ -200,6 +203,28 @@ def normalise(raw):
     out['servers'] = _servers(raw.get('servers'), out)
     out['volumes'] = _volumes(raw.get('volumes'), out)
     return out
+
+
+#: The records a scenario starts with (see :func:`build`).
+Built = collections.namedtuple('Built',
+                               'users project images keys servers volumes')
+
+
+def build(sc):
+    """The records (records.py) of a validated scenario, fresh copies."""
+    servers = []
+    for data in sc['servers']:
+        vm_state, power = SERVER_STATES[data['status']]
+        servers.append(records.Server.from_scenario(
+            data, vm_state=vm_state, power_state=power,
+            updated=data['created']))
+    return Built(
+        users=[records.User.from_scenario(u) for u in sc['users']],
+        project=records.Project.from_scenario(sc['project']),
+        images=[records.Image.from_scenario(i) for i in sc['images']],
+        keys=[records.Key.from_scenario(k) for k in sc['kms']['keys']],
+        servers=servers,
+        volumes=[records.Volume.from_scenario(v) for v in sc['volumes']])
 
 
 def _page_size(raw):

@@ -5,7 +5,6 @@ each service of ``app.SERVICES`` from a port of its own on the bound
 address (``port`` is the identity port, the others are free ports).
 """
 
-import copy
 import os
 import shutil
 import tempfile
@@ -175,7 +174,7 @@ class Simulator:
 
     @property
     def project_id(self):
-        return self.state.project['id']
+        return self.state.project.id
 
     @property
     def admin_token(self):
@@ -225,30 +224,28 @@ class Simulator:
 
     def patch_volume(self, name_or_id, **fields):
         return self.volume(self.state.patch_volume(name_or_id,
-                                                   **fields)['id'])
+                                                   **fields).id)
 
     def patch_server(self, name_or_id, **fields):
         return self.server(self.state.patch_server(name_or_id,
-                                                   **fields)['id'])
+                                                   **fields).id)
 
     def volume(self, name_or_id):
         """Snapshot of a volume with its current (derived) status."""
-        with self.state.lock:
+        with self.state.transaction():
             vol = self.state.find_volume(name_or_id)
-            out = {k: v for k, v in vol.items() if k != 'detaches'}
-            out = copy.deepcopy(out)
+            out = vol.to_dict(exclude=('detaches',))
             out['status'] = self.state.volume_status(vol)
             return out
 
     def server(self, name_or_id):
         """Snapshot of a server, with ``volumes`` as attached."""
-        with self.state.lock:
+        with self.state.transaction():
             srv = self.state.find_server(name_or_id)
-            out = copy.deepcopy(
-                {k: v for k, v in srv.items() if k != 'pending'})
+            out = srv.to_dict(exclude=('pending',))
             out['volumes'] = [
-                {'id': v['id'], 'name': v['name'], 'device': a['device']}
-                for v, a in self.state.server_volumes(srv['id'])]
+                {'id': v.id, 'name': v.name, 'device': a.device}
+                for v, a in self.state.server_volumes(srv.id)]
             return out
 
     def job(self, job_id):
@@ -256,11 +253,11 @@ class Simulator:
 
     def patch_key(self, alias_or_id, **fields):
         """Change a KMS key, e.g. ``state='disabled'`` (or "3")."""
-        return dict(self.state.patch_key(alias_or_id, **fields))
+        return self.state.patch_key(alias_or_id, **fields).to_dict()
 
     def snapshot(self, snapshot_id):
-        with self.state.lock:
-            return copy.deepcopy(self.state.get_snapshot(snapshot_id))
+        with self.state.transaction():
+            return self.state.get_snapshot(snapshot_id).to_dict()
 
     # -- client configuration ---------------------------------------------
 
@@ -271,18 +268,18 @@ class Simulator:
         user = self.state.users[0]
         project = self.state.project
         if auth_type == 'password':
-            auth = {'auth_url': self.auth_url, 'username': user['name'],
-                    'password': user['password'],
-                    'project_name': project['name'],
-                    'user_domain_name': user['domain']['name'],
-                    'project_domain_name': project['domain']['name']}
+            auth = {'auth_url': self.auth_url, 'username': user.name,
+                    'password': user.password,
+                    'project_name': project.name,
+                    'user_domain_name': user.domain['name'],
+                    'project_domain_name': project.domain['name']}
         elif auth_type == 'v3applicationcredential':
-            if not user['app_credentials']:
+            if not user.app_credentials:
                 raise ValueError('the scenario user has no app_credentials')
-            cred = user['app_credentials'][0]
+            cred = user.app_credentials[0]
             auth = {'auth_url': self.auth_url,
-                    'application_credential_id': cred['id'],
-                    'application_credential_secret': cred['secret']}
+                    'application_credential_id': cred.id,
+                    'application_credential_secret': cred.secret}
         else:
             raise ValueError('auth_type must be password or '
                              'v3applicationcredential')

@@ -31,19 +31,19 @@ def parse_force(value):
 
 
 def snapshot_view(state, snap, detail=True):
-    out = {'id': snap['id'], 'volume_id': snap['volume_id'],
-           'status': snap['status'], 'size': snap['size'],
-           'created_at': views.cinder_time(snap['created_at']),
-           'updated_at': (views.cinder_time(snap['updated_at'])
-                          if snap['updated_at'] else None),
-           'name': snap['name'], 'description': snap['description'],
-           'metadata': dict(snap['metadata'])}
+    out = {'id': snap.id, 'volume_id': snap.volume_id,
+           'status': snap.status, 'size': snap.size,
+           'created_at': views.cinder_time(snap.created_at),
+           'updated_at': (views.cinder_time(snap.updated_at)
+                          if snap.updated_at else None),
+           'name': snap.name, 'description': snap.description,
+           'metadata': dict(snap.metadata)}
     if detail:
         out.update({
             'os-extended-snapshot-attributes:project_id':
-                state.project['id'],
+                state.project.id,
             'os-extended-snapshot-attributes:progress':
-                '100%' if snap['status'] == 'available' else '0%'})
+                '100%' if snap.status == 'available' else '0%'})
     return out
 
 
@@ -68,19 +68,17 @@ class SnapshotAPI:
         return self._snapshot_list(request, detail=True)
 
     def _snapshot_list(self, request, detail):
-        with self.state.lock:
-            snaps = self.state.list_snapshots()
-            for key in ('volume_id', 'status', 'name'):
-                if request.args.get(key):
-                    snaps = [s for s in snaps
-                             if s[key] == request.args[key]]
-            snaps, links = paging.page(request, snaps, 'snapshots',
-                                       self.state.page_size['volumes'])
-            return json_response(dict({'snapshots': [
-                snapshot_view(self.state, s, detail) for s in snaps]},
-                **links))
+        snaps = self.state.list_snapshots()
+        for key in ('volume_id', 'status', 'name'):
+            if request.args.get(key):
+                snaps = [s for s in snaps
+                         if s[key] == request.args[key]]
+        snaps, links = paging.page(request, snaps, 'snapshots',
+                                   self.state.page_size['volumes'])
+        return json_response(dict({'snapshots': [
+            snapshot_view(self.state, s, detail) for s in snaps]},
+            **links))
 
     def on_snapshot(self, request, api, snap_id):
-        with self.state.lock:
-            return json_response({'snapshot': snapshot_view(
-                self.state, self.state.get_snapshot(snap_id))})
+        return json_response({'snapshot': snapshot_view(
+            self.state, self.state.get_snapshot(snap_id))})

@@ -33,16 +33,12 @@ class StorageAPI:
         args = request.args
         volumes = self.state.list_volumes()
         if args.get('name'):
-            volumes = [v for v in volumes if v['name'] == args['name']]
+            volumes = [v for v in volumes if v.name == args['name']]
         if args.get('status'):
             volumes = [v for v in volumes
                        if self.state.volume_status(v) == args['status']]
-        if args.get('marker'):
-            ids = [v['id'] for v in volumes]
-            if args['marker'] not in ids:
-                raise HTTPError(404, 'Marker %s could not be found.'
-                                % args['marker'])
-            volumes = volumes[ids.index(args['marker']) + 1:]
+        volumes = paging.after_marker(request, volumes, HTTPError(
+            404, 'Marker %s could not be found.' % args.get('marker')))
         return paging.page(request, volumes, 'volumes',
                            self.state.page_size['volumes'])
 
@@ -55,19 +51,17 @@ class StorageAPI:
 
     def on_volumes_detail(self, request, api):
         base = base_url(request)
-        with self.state.lock:
-            volumes, links = self._volumes(request)
-            return json_response(dict({'volumes': [
-                views.volume_detail(self.state, base, api, v,
-                                    request.microversion)
-                for v in volumes]}, **links))
+        volumes, links = self._volumes(request)
+        return json_response(dict({'volumes': [
+            views.volume_detail(self.state, base, api, v,
+                                request.microversion)
+            for v in volumes]}, **links))
 
     def on_volume(self, request, api, vid):
-        with self.state.lock:
-            vol = self.state.get_volume(vid)
-            return json_response({'volume': views.volume_detail(
-                self.state, base_url(request), api, vol,
-                request.microversion)})
+        vol = self.state.get_volume(vid)
+        return json_response({'volume': views.volume_detail(
+            self.state, base_url(request), api, vol,
+            request.microversion)})
 
     # -- images (IMS) -----------------------------------------------------
 
@@ -79,12 +73,12 @@ class StorageAPI:
         images = list(self.state.images)
         name, wanted = request.args.get('name'), request.args.get('id')
         if name:
-            images = [i for i in images if i['name'] == name]
+            images = [i for i in images if i.name == name]
         if wanted:
             # glance's "in:" operator, used by "openstack server list"
             wanted = wanted[3:].split(',') if wanted.startswith('in:') \
                 else [wanted]
-            images = [i for i in images if i['id'] in wanted]
+            images = [i for i in images if i.id in wanted]
         return json_response({'images': [views.image(self.state, i)
                                          for i in images],
                               'first': '/v2/images',

@@ -93,18 +93,18 @@ def catalog(state, entries):
 
 def token(state, entries, rec, token_id):
     from otcclient_detach.simulator.state import isotime
-    user = rec['user']
+    user = rec.user
     body = {
-        'methods': rec['methods'],
-        'expires_at': isotime(rec['expires'], True),
-        'issued_at': isotime(rec['issued'], True),
-        'audit_ids': [rec['audit_id']],
-        'user': {'id': user['id'], 'name': user['name'],
-                 'domain': dict(user['domain']),
+        'methods': rec.methods,
+        'expires_at': isotime(rec.expires, True),
+        'issued_at': isotime(rec.issued, True),
+        'audit_ids': [rec.audit_id],
+        'user': {'id': user.id, 'name': user.name,
+                 'domain': dict(user.domain),
                  'password_expires_at': None},
-        'project': {'id': state.project['id'],
-                    'name': state.project['name'],
-                    'domain': dict(state.project['domain'])},
+        'project': {'id': state.project.id,
+                    'name': state.project.name,
+                    'domain': dict(state.project.domain)},
         'roles': [{'id': _hexhash('role', 'te_admin')[:32],
                    'name': 'te_admin'},
                   {'id': _hexhash('role', 'op_gated')[:32],
@@ -112,9 +112,9 @@ def token(state, entries, rec, token_id):
         'catalog': catalog(state, entries),
         'is_domain': False,
     }
-    if rec.get('app_cred'):
+    if rec.app_cred:
         body['application_credential'] = {
-            'id': rec['app_cred']['id'], 'name': rec['app_cred']['name'],
+            'id': rec.app_cred.id, 'name': rec.app_cred.name,
             'restricted': True}
     return {'token': body}
 
@@ -131,7 +131,7 @@ def flavor(state, base, api, name, mv=COMPUTE_MIN, embedded=False):
     if embedded and _at_least(mv, (2, 47)):
         return {'original_name': name, 'vcpus': cpus, 'ram': ram,
                 'disk': 0, 'ephemeral': 0, 'swap': 0, 'extra_specs': {}}
-    pid = state.project['id']
+    pid = state.project.id
     links = [{'rel': 'bookmark',
               'href': '%s/%s/flavors/%s' % (base, pid, name)}]
     if embedded:
@@ -148,23 +148,27 @@ def flavor(state, base, api, name, mv=COMPUTE_MIN, embedded=False):
 
 
 def server_summary(state, base, api, srv):
-    return {'id': srv['id'], 'name': srv['name'],
+    return {'id': srv.id, 'name': srv.name,
             'links': _server_links(state, base, api, srv)}
 
 
+def _links(state, base, api, collection, item_id):
+    """The ``self`` and ``bookmark`` links of a nova or cinder item."""
+    pid = state.project.id
+    path = '%s/%s' % (collection, item_id)
+    return [{'rel': 'self', 'href': '%s/%s/%s/%s' % (base, api, pid, path)},
+            {'rel': 'bookmark', 'href': '%s/%s/%s' % (base, pid, path)}]
+
+
 def _server_links(state, base, api, srv):
-    pid = state.project['id']
-    return [{'rel': 'self',
-             'href': '%s/%s/%s/servers/%s' % (base, api, pid, srv['id'])},
-            {'rel': 'bookmark', 'href': '%s/%s/servers/%s' % (
-                base, pid, srv['id'])}]
+    return _links(state, base, api, 'servers', srv.id)
 
 
 def _addresses(state, srv):
-    index = list(state.servers).index(srv['id'])
+    index = list(state.servers).index(srv.id)
     mac = 'fa:16:3e:%s:%s:%s' % tuple(
-        _hexhash('mac', srv['id'])[i:i + 2] for i in (0, 2, 4))
-    vpc = _hexhash('vpc', state.project['id'])
+        _hexhash('mac', srv.id)[i:i + 2] for i in (0, 2, 4))
+    vpc = _hexhash('vpc', state.project.id)
     vpc = '%s-%s-%s-%s-%s' % (vpc[:8], vpc[8:12], vpc[12:16], vpc[16:20],
                               vpc[20:32])
     return {vpc: [{'addr': '192.168.0.%d' % (10 + index), 'version': 4,
@@ -173,42 +177,42 @@ def _addresses(state, srv):
 
 
 def server_detail(state, base, api, srv, mv):
-    host = _hexhash('host', srv['id'])[:56]
-    index = list(state.servers).index(srv['id'])
+    host = _hexhash('host', srv.id)[:56]
+    index = list(state.servers).index(srv.id)
     # OTC's nova reference (Table 8 of "Querying Details About an ECS"):
     # only "id", and "delete_on_termination" from 2.3.  Devices are in
     # the native API (native_server below).
     volumes = []
-    for vol, att in state.server_volumes(srv['id']):
-        item = {'id': vol['id']}
+    for vol, att in state.server_volumes(srv.id):
+        item = {'id': vol.id}
         if _at_least(mv, (2, 3)):
             item['delete_on_termination'] = False
         volumes.append(item)
-    launched = cinder_time(srv['created'])
+    launched = cinder_time(srv.created)
     out = {
-        'id': srv['id'], 'name': srv['name'], 'status': srv['status'],
-        'tenant_id': state.project['id'],
-        'user_id': state.users[0]['id'],
-        'metadata': dict(srv['metadata']),
+        'id': srv.id, 'name': srv.name, 'status': srv.status,
+        'tenant_id': state.project.id,
+        'user_id': state.users[0].id,
+        'metadata': dict(srv.metadata),
         'hostId': host,
         # ECSs boot from their system disk: no image, like OTC shows.
         'image': '',
-        'flavor': flavor(state, base, api, srv['flavor'], mv, True),
-        'created': srv['created'], 'updated': srv['updated'],
+        'flavor': flavor(state, base, api, srv.flavor, mv, True),
+        'created': srv.created, 'updated': srv.updated,
         'addresses': _addresses(state, srv),
         'accessIPv4': '', 'accessIPv6': '',
         'links': _server_links(state, base, api, srv),
         'OS-DCF:diskConfig': 'MANUAL',
         'progress': 0,
-        'key_name': srv['key_name'],
+        'key_name': srv.key_name,
         'config_drive': '',
-        'OS-EXT-AZ:availability_zone': srv['availability_zone'],
+        'OS-EXT-AZ:availability_zone': srv.availability_zone,
         'OS-EXT-SRV-ATTR:host': host[:16],
         'OS-EXT-SRV-ATTR:hypervisor_hostname': host[16:32],
         'OS-EXT-SRV-ATTR:instance_name': 'instance-%08x' % (0x1000 + index),
-        'OS-EXT-STS:task_state': srv['task_state'],
-        'OS-EXT-STS:vm_state': srv['vm_state'],
-        'OS-EXT-STS:power_state': srv['power_state'],
+        'OS-EXT-STS:task_state': srv.task_state,
+        'OS-EXT-STS:vm_state': srv.vm_state,
+        'OS-EXT-STS:power_state': srv.power_state,
         'OS-SRV-USG:launched_at': launched,
         'OS-SRV-USG:terminated_at': None,
         'os-extended-volumes:volumes_attached': volumes,
@@ -217,20 +221,20 @@ def server_detail(state, base, api, srv, mv):
     if _at_least(mv, (2, 3)):
         out.update({
             'OS-EXT-SRV-ATTR:root_device_name': (
-                srv['root_device_name'] if srv['show_root_device_name']
+                srv.root_device_name if srv.show_root_device_name
                 else None),
-            'OS-EXT-SRV-ATTR:hostname': srv['name'],
+            'OS-EXT-SRV-ATTR:hostname': srv.name,
             'OS-EXT-SRV-ATTR:reservation_id': 'r-%s' % host[:8],
             'OS-EXT-SRV-ATTR:launch_index': 0,
             'OS-EXT-SRV-ATTR:kernel_id': '',
             'OS-EXT-SRV-ATTR:ramdisk_id': '',
             'OS-EXT-SRV-ATTR:user_data': None})
     if _at_least(mv, (2, 9)):
-        out['locked'] = srv['locked']
+        out['locked'] = srv.locked
     if _at_least(mv, (2, 19)):
-        out['description'] = srv['description']
+        out['description'] = srv.description
     if _at_least(mv, (2, 26)):
-        out['tags'] = list(srv.get('tags') or [])
+        out['tags'] = list(srv.tags)
     return out
 
 
@@ -245,13 +249,13 @@ def native_server(state, base, srv):
     """
     out = server_detail(state, base, 'v2.1', srv, COMPUTE_MAX)
     volumes = []
-    for vol, att in state.server_volumes(srv['id']):
-        boot = att.get('boot_index') or (
-            '0' if att['device'] == srv['root_device_name'] else '-1')
-        volumes.append({'id': vol['id'], 'delete_on_termination': 'false',
-                        'device': att['device'], 'bootIndex': boot})
+    for vol, att in state.server_volumes(srv.id):
+        boot = att.boot_index or (
+            '0' if att.device == srv.root_device_name else '-1')
+        volumes.append({'id': vol.id, 'delete_on_termination': 'false',
+                        'device': att.device, 'bootIndex': boot})
     out['os-extended-volumes:volumes_attached'] = volumes
-    out['tags'] = list(srv.get('tags') or [])
+    out['tags'] = list(srv.tags)
     out['sys_tags'] = []
     out['enterprise_project_id'] = '0'
     out.pop('links', None)
@@ -259,22 +263,18 @@ def native_server(state, base, srv):
 
 
 def volume_attachment(srv, vol, att):
-    return {'id': vol['id'], 'serverId': srv['id'], 'volumeId': vol['id'],
-            'device': att['device']}
+    return {'id': vol.id, 'serverId': srv.id, 'volumeId': vol.id,
+            'device': att.device}
 
 
 # -- volumes --------------------------------------------------------------
 
 def _volume_links(state, base, api, vol):
-    pid = state.project['id']
-    return [{'rel': 'self',
-             'href': '%s/%s/%s/volumes/%s' % (base, api, pid, vol['id'])},
-            {'rel': 'bookmark', 'href': '%s/%s/volumes/%s' % (
-                base, pid, vol['id'])}]
+    return _links(state, base, api, 'volumes', vol.id)
 
 
 def volume_summary(state, base, api, vol):
-    return {'id': vol['id'], 'name': vol['name'],
+    return {'id': vol.id, 'name': vol.name,
             'links': _volume_links(state, base, api, vol)}
 
 
@@ -289,35 +289,35 @@ VOLUME_V3_FIELDS = (((3, 13), 'group_id', None),
 
 
 def volume_detail(state, base, api, vol, mv=None):
-    hosts = {s['id']: s for s in state.servers.values()}
+    hosts = {s.id: s for s in state.servers.values()}
     attachments = []
-    for att in vol['attachments']:
-        srv = hosts.get(att['server_id'])
+    for att in vol.attachments:
+        srv = hosts.get(att.server_id)
         attachments.append({
-            'id': vol['id'], 'volume_id': vol['id'],
-            'attachment_id': att['id'], 'server_id': att['server_id'],
-            'device': att['device'],
-            'host_name': srv and _hexhash('host', srv['id'])[:16],
-            'attached_at': cinder_time(att['attached_at'])})
+            'id': vol.id, 'volume_id': vol.id,
+            'attachment_id': att.id, 'server_id': att.server_id,
+            'device': att.device,
+            'host_name': srv and _hexhash('host', srv.id)[:16],
+            'attached_at': cinder_time(att.attached_at)})
     out = {
-        'id': vol['id'], 'name': vol['name'],
+        'id': vol.id, 'name': vol.name,
         'status': state.volume_status(vol),
-        'size': vol['size'],
-        'bootable': 'true' if vol['bootable'] else 'false',
-        'multiattach': vol['multiattach'],
+        'size': vol.size,
+        'bootable': 'true' if vol.bootable else 'false',
+        'multiattach': vol.multiattach,
         # EVS's own name for multiattach, still returned by OTC.
-        'shareable': 'true' if vol['multiattach'] else 'false',
+        'shareable': 'true' if vol.multiattach else 'false',
         'attachments': attachments,
-        'metadata': dict(vol['metadata']),
-        'volume_type': vol['volume_type'],
-        'availability_zone': vol['availability_zone'],
-        'os-vol-tenant-attr:tenant_id': state.project['id'],
+        'metadata': dict(vol.metadata),
+        'volume_type': vol.volume_type,
+        'availability_zone': vol.availability_zone,
+        'os-vol-tenant-attr:tenant_id': state.project.id,
         'os-vol-host-attr:host': 'pod01.%s#%s' % (
-            vol['availability_zone'], vol['volume_type']),
-        'created_at': cinder_time(vol['created_at']),
+            vol.availability_zone, vol.volume_type),
+        'created_at': cinder_time(vol.created_at),
         'updated_at': None,
-        'description': vol['description'],
-        'user_id': state.users[0]['id'],
+        'description': vol.description,
+        'user_id': state.users[0].id,
         'encrypted': False,
         'replication_status': 'disabled',
         'consistencygroup_id': None,
@@ -325,8 +325,8 @@ def volume_detail(state, base, api, vol, mv=None):
         'snapshot_id': None,
         'links': _volume_links(state, base, api, vol),
     }
-    if vol['volume_image_metadata']:
-        out['volume_image_metadata'] = dict(vol['volume_image_metadata'])
+    if vol.volume_image_metadata:
+        out['volume_image_metadata'] = dict(vol.volume_image_metadata)
     if api == 'v3':
         for since, field, value in VOLUME_V3_FIELDS:
             if (mv or VOLUME_V3_MIN) >= since:
@@ -379,17 +379,17 @@ def image_schema(name):
 
 def image(state, img):
     out = {
-        'id': img['id'], 'name': img['name'], 'status': img['status'],
-        'visibility': img['visibility'], 'protected': False, 'tags': [],
-        'container_format': 'bare', 'disk_format': img['disk_format'],
-        'min_disk': img['min_disk'], 'min_ram': 0, 'size': img['size'],
+        'id': img.id, 'name': img.name, 'status': img.status,
+        'visibility': img.visibility, 'protected': False, 'tags': [],
+        'container_format': 'bare', 'disk_format': img.disk_format,
+        'min_disk': img.min_disk, 'min_ram': 0, 'size': img.size,
         'checksum': 'd41d8cd98f00b204e9800998ecf8427e',
-        'owner': state.project['id'], 'os_hidden': False,
+        'owner': state.project.id, 'os_hidden': False,
         'created_at': '2024-01-01T00:00:00Z',
         'updated_at': '2024-01-01T00:00:00Z',
-        'self': '/v2/images/%s' % img['id'],
-        'file': '/v2/images/%s/file' % img['id'],
+        'self': '/v2/images/%s' % img.id,
+        'file': '/v2/images/%s/file' % img.id,
         'schema': '/v2/schemas/image',
     }
-    out.update(img['properties'])
+    out.update(img.properties)
     return out

@@ -283,6 +283,21 @@ class TestSimulatorServer(testtools.TestCase):
         self.assertEqual(0o600, os.stat(key).st_mode & 0o777)
 
 
+CONTROL_PROBE = """\
+import json, os, sys, urllib.error, urllib.request
+url = os.environ['OTC_SIM_URL'] + '/_sim/state'
+token = os.environ['OTC_SIM_ADMIN_TOKEN']
+req = urllib.request.Request(url, headers={'X-Sim-Admin-Token': token})
+state = json.load(urllib.request.urlopen(req))
+try:
+    urllib.request.urlopen(urllib.request.Request(
+        url, headers={'X-Sim-Admin-Token': token + 'x'}))
+except urllib.error.HTTPError as exc:
+    sys.exit(0 if exc.code == 403 and state['servers'] else 8)
+sys.exit(9)
+"""
+
+
 class TestCli(testtools.TestCase):
 
     def test_clean_env(self):
@@ -303,6 +318,15 @@ class TestCli(testtools.TestCase):
                                       code]))
         self.assertEqual(3, cli.main(['run', '--', sys.executable, '-c',
                                       'raise SystemExit(3)']))
+
+    def test_run_hands_over_the_control_api(self):
+        # the command reads the simulator's state through /_sim with the
+        # admin token it was given, and is refused with another one
+        script = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                              'probe.py')
+        with open(script, 'w') as fh:
+            fh.write(CONTROL_PROBE)
+        self.assertEqual(0, cli.main(['run', '--', sys.executable, script]))
 
     def test_bad_scenario(self):
         stderr = io.StringIO()
