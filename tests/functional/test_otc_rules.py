@@ -10,10 +10,10 @@ sends no DELETE and names its way out.
 import os
 import re
 
+from tests.functional import base
 import yaml
 
 from otcclient_detach.simulator import scenario as sim_scenario
-from tests.functional import base
 
 FEATURES = os.path.join(os.path.dirname(sim_scenario.__file__), 'scenarios',
                         'features.yaml')
