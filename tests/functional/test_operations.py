@@ -36,7 +36,8 @@ MAX_INTERVAL = 5.0
 SLACK = 1.0
 
 RULE_IDS = ('attached', 'server-status', 'task-state', 'locked',
-            'system-disk', 'os-supported', 'windows-scsi', 'guest-prepare')
+            'encryption-key', 'system-disk', 'os-supported', 'windows-scsi',
+            'guest-prepare')
 REPORT_COLUMNS = ['Volume', 'Rule', 'Verdict', 'Detail']
 
 
