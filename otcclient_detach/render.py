@@ -23,6 +23,18 @@ EXIT_STATUS = ('Exit status: 0 detached (or, with --dry-run, would be; '
                'failed; 2 usage error.')
 
 
+#: What the options add to the rules (issue #8), for --help.
+BEYOND_THE_TABLE = (
+    'Where the cloud does not report root_device_name, a line on stderr '
+    'says that the system-disk check rests on weaker facts. With '
+    '--start-server, detaching the system disk of a running ECS is refused '
+    'before anything is sent: an ECS without its system disk cannot start '
+    '(Ecs.0105). --force-detach warns that the guest may lose data, and '
+    'needs --force for a SCSI disk of a running Windows ECS. --snapshot '
+    'makes an EVS snapshot of each volume first; if one fails, nothing is '
+    'detached.')
+
+
 def wrap(text, indent='', width=WIDTH):
     """``text`` as lines of at most ``width``, continuations indented."""
     return textwrap.wrap(text, width, initial_indent=indent,
@@ -59,6 +71,7 @@ def epilog():
         'Rules %s apply to a running (ACTIVE) ECS only: from a stopped '
         '(SHUTOFF) ECS any disk can be detached.' % _listing(
             rules.RUNNING_ONLY))]
+    lines += ['', _paragraph(BEYOND_THE_TABLE)]
     lines += ['', _paragraph(EXIT_STATUS)]
     return '\n'.join(lines)
 

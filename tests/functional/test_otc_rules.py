@@ -340,3 +340,18 @@ class ReadingAnswersTest(OtcRulesTestCase):
         text = flat(result.stderr)
         self.assertIn('take it offline first', text)
         self.assertIn('Set-Disk -Number <n> -IsOffline $true', text)
+
+
+class HelpTest(OtcRulesTestCase):
+    """Point 8: --help covers the new rule and the fail-safe cases."""
+
+    def test_help(self):
+        result = self.detach('--help')
+        self.assertEqual(0, result.returncode, result)
+        text = flat(result.stdout)
+        for words in ('- encryption-key:', 'bootIndex "0"',
+                      'rests on weaker facts', 'Ecs.0105', '--snapshot',
+                      'may lose data', 'take it offline',
+                      "image_name alone is not enough"):
+            self.assertIn(words, text)
+        self.assertEqual([], self.requests())
