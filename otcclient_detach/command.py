@@ -30,7 +30,8 @@ def conflict(args):
 
     Options that make no sense together are a usage error (exit 2).
     """
-    waits = args.wait or args.stop_server or args.api == 'native'
+    waits = args.wait or args.stop_server or args.api == 'native' or \
+        args.snapshot
     conflicts = [
         (args.dry_run and args.stop_server,
          '--dry-run changes nothing, so it stops no server; drop '
@@ -47,8 +48,8 @@ def conflict(args):
          '(delete_flag=1); add --api native, or drop --force-detach'),
         (args.timeout is not None and not waits,
          '--timeout limits a wait, and nothing waits without --wait '
-         '(--stop-server and --api native wait too); add --wait, or drop '
-         '--timeout'),
+         '(--stop-server, --snapshot and --api native wait too); add '
+         '--wait, or drop --timeout'),
     ]
     for found, text in conflicts:
         if found:
@@ -124,6 +125,12 @@ class DetachVolume(command.Lister):
                  'OTC\'s DELETE /v1/{project_id}/cloudservers/{server_id}/'
                  'detachvolume/{volume_id}, waiting on its job.')
         parser.add_argument(
+            '--snapshot', action='store_true',
+            help='First make an EVS snapshot of each volume (named '
+                 'detach-otc-<volume>-<UTC timestamp>) and wait until each '
+                 'is available; if one fails, nothing is detached. With '
+                 '--dry-run: list the snapshots it would make.')
+        parser.add_argument(
             '--force-detach', action='store_true',
             help='With --api native: send delete_flag=1, OTC\'s forced '
                  'detach (data disks only).')
@@ -192,12 +199,28 @@ class DetachVolume(command.Lister):
                     '--force-detach is for data disks only; %s is the system '
                     'disk of server %s' % (', '.join(system),
                                            gathered[0].server.label))
+            # The data-loss path: a finding of its own per volume.
+            for fact, volume_findings in zip(gathered, findings):
+                verdict, message, advice = rules.check_force_detach(
+                    fact, force=parsed_args.force, stop_first=stop_first)
+                if verdict != rules.SKIP:
+                    volume_findings.append(rules.Finding(
+                        'force-detach', verdict, message, advice,
+                        fact.volume.id))
+        render.weaker_facts(stderr, gathered)
         refused = any(rules.refusals(f) for f in findings)
         if parsed_args.dry_run:
             self._status = EXIT_REFUSED if refused else 0
-            return REPORT_COLUMNS, render.report_rows(gathered, findings)
+            return REPORT_COLUMNS, render.report_rows(
+                gathered, findings, snapshot=parsed_args.snapshot)
         if refused:
             render.refusals(stderr, gathered, findings)
+            self._status = EXIT_REFUSED
+            return (), ()
+        start_refused = operations.start_refusal(gathered,
+                                                 parsed_args.start_server)
+        if start_refused:
+            stderr.write(render.fill(start_refused) + '\n')
             self._status = EXIT_REFUSED
             return (), ()
         render.warnings(stderr, gathered, findings)
@@ -206,7 +229,8 @@ class DetachVolume(command.Lister):
             timeout=parsed_args.timeout,
             force_detach=parsed_args.force_detach,
             stop_server=parsed_args.stop_server,
-            start_server=parsed_args.start_server)
+            start_server=parsed_args.start_server,
+            snapshot=parsed_args.snapshot)
         self._operation = operations.Operation(
             gatherer, gathered[0].server, [f.volume for f in gathered],
             options, stderr)

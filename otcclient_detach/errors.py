@@ -21,10 +21,12 @@ CONNECTION_ERRORS = (ks_exceptions.ConnectionError,)
 HINTS = {
     'Ecs.0100': 'the ECS status does not allow this; stop the ECS or wait '
                 'until it is ACTIVE or SHUTOFF',
-    'Ecs.0101': 'the system disk did not respond; try again later or stop '
-                'the ECS first',
-    'Ecs.0102': 'the data disk did not respond (still mounted or busy in '
-                'the guest?); unmount it, stop I/O and try again',
+    'Ecs.0101': 'the system disk is currently unresponsive; try again '
+                'later or contact customer service',
+    'Ecs.0102': 'the data disk is currently unresponsive; try again later '
+                'or contact customer service',
+    'Ecs.0105': 'no system disk found; attach the system disk to the ECS '
+                'and try again',
     'Ecs.0111': 'the disk is not in the ECS attachment list; see '
                 "'openstack server volume list'",
     'Ecs.0073': 'the system disk is being backed up; try again when the '

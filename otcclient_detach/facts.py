@@ -70,6 +70,7 @@ def _volume_from(body):
         attachments=attachments,
         metadata=body.get('metadata') or {},
         image_metadata=body.get('volume_image_metadata') or {},
+        bootable=str(body.get('bootable', '')).lower() == 'true',
     )
 
 
@@ -198,27 +199,104 @@ class Gatherer(object):
         return body.get('volumeAttachments', [])
 
     def _system_volume_id(self, server):
-        roots = model.root_devices(server)
-        for entry in server.volumes_attached:
-            # OTC lists the device next to each attached volume's ID.
-            if entry.get('device') in roots:
-                return entry.get('id')
-        for entry in self.attachments(server.id):
-            if entry.get('device') in roots:
-                return entry.get('volumeId')
-        return None
+        """The system disk's volume ID by documented facts, else None.
+
+        root_device_name and nova's attachment list (OTC's
+        volumes_attached has no device); else what
+        :meth:`find_system_disk` found.
+        """
+        if server.root_device_name:
+            for entry in self.attachments(server.id):
+                if entry.get('device') == server.root_device_name:
+                    return entry.get('volumeId')
+            return None
+        if server.system_disk is None:
+            server.system_disk = self.find_system_disk(server)
+        return server.system_disk.volume_id
+
+    def find_system_disk(self, server):
+        """The system disk from OTC's native API (no root_device_name).
+
+        The one ``volumes_attached`` entry with ``bootIndex`` "0" (ECS API
+        reference, "Querying Details About an ECS", native).
+
+        A :class:`model.SystemDisk` whose ``volume_id`` is None (and
+        ``source`` says why) when that fails or is ambiguous.
+        """
+        from otcclient_detach import detach
+        request = 'GET /v1/{project_id}/cloudservers/%s' % server.id
+        try:
+            body = cloud.get_json(detach.native_endpoint(self.compute),
+                                  '/cloudservers/%s' % server.id)
+            entries = body['server'].get(
+                'os-extended-volumes:volumes_attached') or []
+            boot = [e.get('id') for e in entries
+                    if str(e.get('bootIndex')) == '0']
+        except errors.FAILURES as e:
+            found = model.SystemDisk(None, 'the cloud did not report '
+                                     'root_device_name, and %s' %
+                                     errors.what_happened(e, request))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            found = model.SystemDisk(None, 'the cloud did not report '
+                                     'root_device_name, and %s gave no '
+                                     'volumes_attached' % request)
+        else:
+            if len(boot) == 1:
+                found = model.SystemDisk(boot[0], 'bootIndex "0" in OTC\'s '
+                                         'native ECS API')
+            else:
+                found = model.SystemDisk(None, 'the cloud did not report '
+                                         'root_device_name, and the native '
+                                         'ECS API marks %d disks with '
+                                         'bootIndex "0"' % len(boot))
+        LOG.info('Server %s: system disk %s (%s)', server.label,
+                 found.volume_id or 'not determined', found.source)
+        return found
+
+    def key_info(self, volume):
+        """What KMS says of an encrypted volume's key; None if none.
+
+        At most one KMS request per encrypted disk, none for others.
+        """
+        from otcclient_detach import encryption
+        if not volume.encrypted:
+            return None
+        if not volume.key_id:
+            return model.KeyInfo('(none)', problem='the disk is encrypted '
+                                 'but names no key (__system__cmkid)')
+        if not hasattr(self, '_kms'):
+            try:
+                self._kms = encryption.kms_adapter(self.compute)
+            except encryption.NoEndpoint as e:
+                self._kms = e
+        if isinstance(self._kms, encryption.NoEndpoint):
+            found = model.KeyInfo(volume.key_id, problem=str(self._kms))
+        else:
+            found = encryption.describe_key(self._kms, volume.key_id)
+        LOG.info('Volume %s: encrypted with key %s: state %s%s',
+                 volume.label, found.label, found.state,
+                 ' (%s)' % found.problem if found.problem else '')
+        return found
 
     def os_info(self, server, volume):
         """The OS of the ECS: system disk, else its image, else metadata."""
-        if model.is_system_disk(model.Facts(server, volume)):
+        if server.root_device_name or server.system_disk:
+            is_system = model.is_system_disk(model.Facts(server, volume))
+        else:
+            is_system = False  # not known yet: look it up
+        if is_system:
             system = volume
         else:
             system_id = self._system_volume_id(server)
-            system = self.volume_by_id(system_id) if system_id else None
+            system = None
+            if system_id == volume.id:
+                system = volume
+            elif system_id:
+                system = self.volume_by_id(system_id)
         meta = system.image_metadata if system else {}
         if meta.get('__os_version'):
             return model.OsInfo(
-                meta['__os_version'], meta.get('__os_type'),
+                meta['__os_version'], model.os_type(meta.get('__os_type')),
                 'the volume_image_metadata of system disk %s' % system.label)
         image_id = server.metadata.get('metering.image_id') or \
             meta.get('image_id')
@@ -232,13 +310,16 @@ class Gatherer(object):
                 if image.get('__os_version'):
                     name = image.get('name')
                     return model.OsInfo(
-                        image['__os_version'], image.get('__os_type'),
+                        image['__os_version'],
+                        model.os_type(image.get('__os_type')),
                         'image %s (%s)' % (name, image_id) if name
                         else 'image %s' % image_id)
+        # A name anybody can choose: not enough to allow a detach.
         return model.OsInfo(
             server.metadata.get('image_name') or None,
-            server.metadata.get('os_type') or None,
-            'the metadata (image_name) of server %s' % server.label)
+            model.os_type(server.metadata.get('os_type')),
+            'the metadata (image_name) of server %s' % server.label,
+            confirmed=False)
 
     def _name_other_servers(self, volume):
         """Name the servers a volume is attached to instead (refusal only).
@@ -261,6 +342,10 @@ class Gatherer(object):
                  '%s)', server.label, server.id, server.status,
                  server.task_state, server.locked, server.root_device_name,
                  self.microversion)
+        # issue #8 (rules): the system disk without root_device_name.
+        if not server.root_device_name and server.status == model.ACTIVE \
+                and not stop_first:
+            server.system_disk = self.find_system_disk(server)
         facts = []
         os_found = None
         seen = set()
@@ -279,6 +364,8 @@ class Gatherer(object):
             fact = model.Facts(server, volume)
             if volume.attachment_to(server.id) is None:
                 self._name_other_servers(volume)
+            # issue #8 (rules): the key of an encrypted disk.
+            fact.key = self.key_info(volume)
             if model.needs_os(server, volume, stop_first):
                 if os_found is None:
                     os_found = self.os_info(server, volume)

@@ -22,6 +22,7 @@ from otcclient_detach import detach
 from otcclient_detach import errors
 from otcclient_detach import model
 from otcclient_detach import render
+from otcclient_detach import snapshot
 from otcclient_detach import wait
 
 LOG = logging.getLogger(__name__)
@@ -146,9 +147,34 @@ def describe_server(server):
     return text
 
 
+def start_refusal(gathered, start_server):
+    """Why --start-server cannot work here (a text), or None.
+
+    An ECS without its system disk cannot be started (OTC error
+    Ecs.0105, "no system disk found"): detaching the system disk with
+    --start-server is refused before anything is sent.
+    """
+    # --start-server starts only an ECS that was running.
+    if not start_server or gathered[0].server.status != model.ACTIVE:
+        return None
+    system = [f.volume.label for f in gathered if model.is_system_disk(f)]
+    if not system:
+        return None
+    server = gathered[0].server.label
+    return ('Refused to detach %s from server %s with --start-server: %s '
+            'the system disk, and an ECS without its system disk cannot be '
+            'started (OTC error Ecs.0105, "no system disk found"). Nothing '
+            'was stopped or detached. Way out: use --stop-server alone; '
+            'the ECS stays stopped until a system disk is attached '
+            'again.' % (', '.join(system), server,
+                        'it is' if len(system) == 1 else 'one of them is'))
+
+
 class Options(object):
     def __init__(self, api=detach.NOVA, wait=False, timeout=300,
-                 force_detach=False, stop_server=False, start_server=False):
+                 force_detach=False, stop_server=False, start_server=False,
+                 snapshot=False):
+        self.snapshot = snapshot
         self.api = api
         self.wait = wait or stop_server or api == detach.NATIVE
         self.timeout = timeout
@@ -219,6 +245,8 @@ class Operation(object):
 
     def _run(self):
         was_running = self.server.status == model.ACTIVE
+        if self.options.snapshot and not self._snapshot():
+            return EXIT_FAILED
         if self.options.stop_server:
             if not self._stop(was_running):
                 return EXIT_FAILED
@@ -234,6 +262,57 @@ class Operation(object):
                 len(self.failures), render.count(len(self.volumes),
                                                  'volume')))
         return EXIT_FAILED if self.failures or self.start_failed else EXIT_OK
+
+    def _snapshot(self):
+        """--snapshot: one EVS snapshot per volume, each available.
+
+        Before anything else changes: a snapshot that fails leaves the
+        server and its disks as they were.  True when every snapshot is
+        available; otherwise the user has been told, and nothing is
+        detached.
+        """
+        block_storage = self.gatherer.block_storage
+        made = {}
+        for volume in self.volumes:
+            name = snapshot.snapshot_name(volume)
+            self.say('Volume %s: creating snapshot %s ...' % (volume.label,
+                                                              name))
+            try:
+                made[snapshot.create(block_storage, volume, name)] = \
+                    (volume, name)
+            except (snapshot.Failed,) + errors.FAILURES as e:
+                self.say('Volume %s: the snapshot failed: %s. Nothing was '
+                         'detached%s.' % (volume.label, e, self._made(made)))
+                return False
+        try:
+            final = snapshot.wait_available(block_storage, made,
+                                            self.poller())
+        except errors.FAILURES as e:
+            self.say('Following the snapshots failed: %s. Nothing was '
+                     'detached%s.' % (e, self._made(made)))
+            return False
+        bad = [(made[sid], status) for sid, status in final.items()
+               if status != 'available']
+        for (volume, name), status in bad:
+            self.say('Volume %s: snapshot %s %s. Nothing was detached; '
+                     "check it with 'openstack volume snapshot show %s'." % (
+                         volume.label, name,
+                         'was not available within %d s' %
+                         self.options.timeout if status == 'timeout'
+                         else 'went to status %s' % status, name))
+        if bad:
+            return False
+        for volume, name in made.values():
+            self.say('Volume %s: snapshot %s is available.' % (volume.label,
+                                                               name))
+        return True
+
+    @staticmethod
+    def _made(made):
+        if not made:
+            return ''
+        return ' (snapshots made so far: %s)' % ', '.join(
+            name for _, name in made.values())
 
     def _stop(self, was_running):
         if not was_running:

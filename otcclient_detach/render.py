@@ -14,13 +14,25 @@ WIDTH = 79
 #: --dry-run's report (added by cliff's Lister) summed up at the end.
 USAGE = ('%(prog)s [-h] [--dry-run] [--force] [--wait]\n'
          '         [--stop-server [--start-server]] [--timeout <seconds>]\n'
-         '         [--api {nova,native}] [--force-detach] '
+         '         [--snapshot] [--api {nova,native}] [--force-detach] '
          '[<output options>]\n'
          '         <server> <volume> [<volume> ...]')
 
 EXIT_STATUS = ('Exit status: 0 detached (or, with --dry-run, would be; '
                'without --wait: accepted by the cloud); 1 refused or '
                'failed; 2 usage error.')
+
+
+#: What the options add to the rules (issue #8), for --help.
+BEYOND_THE_TABLE = (
+    'Where the cloud does not report root_device_name, a line on stderr '
+    'says that the system-disk check rests on weaker facts. With '
+    '--start-server, detaching the system disk of a running ECS is refused '
+    'before anything is sent: an ECS without its system disk cannot start '
+    '(Ecs.0105). --force-detach warns that the guest may lose data, and '
+    'needs --force for a SCSI disk of a running Windows ECS. --snapshot '
+    'makes an EVS snapshot of each volume first; if one fails, nothing is '
+    'detached.')
 
 
 def wrap(text, indent='', width=WIDTH):
@@ -59,6 +71,7 @@ def epilog():
         'Rules %s apply to a running (ACTIVE) ECS only: from a stopped '
         '(SHUTOFF) ECS any disk can be detached.' % _listing(
             rules.RUNNING_ONLY))]
+    lines += ['', _paragraph(BEYOND_THE_TABLE)]
     lines += ['', _paragraph(EXIT_STATUS)]
     return '\n'.join(lines)
 
@@ -101,7 +114,7 @@ def refusals(stream, gathered, findings):
             if f.rule == 'attached':
                 _write(stream, '%s%s.' % (rules.NOT_JUDGED[0].upper(),
                                           rules.NOT_JUDGED[1:]), '      ')
-    forceable = all(rules.RULES_BY_ID[f.rule].forceable
+    forceable = all(rules.is_forceable(f.rule)
                     for fs in findings for f in rules.refusals(fs))
     closing = 'Nothing was detached.'
     if forceable:
@@ -117,15 +130,34 @@ def warnings(stream, gathered, findings):
             if f.verdict == rules.FORCED:
                 _write(stream, 'Warning (--force) [%s] %s.' % (
                     f.rule, f.message))
+            elif f.verdict == rules.WARN:
+                _write(stream, 'Warning [%s] %s.' % (f.rule, f.message))
             else:
                 _write(stream, 'Reminder [%s] %s: %s.' % (
                     f.rule, fact.volume.label, f.message))
 
 
-def report_rows(gathered, findings):
-    """The --dry-run report: a row per volume and rule."""
+def weaker_facts(stream, gathered):
+    """One line per volume whose system-disk check rests on weaker facts."""
+    for fact in gathered:
+        line = rules.weaker_facts(fact)
+        if line:
+            _write(stream, line + '.')
+
+
+def report_rows(gathered, findings, snapshot=False):
+    """The --dry-run report: a row per volume and rule.
+
+    With --snapshot, a row per volume names the snapshot it would make.
+    """
+    from otcclient_detach import snapshot as snapshots
     rows = []
     for fact, volume_findings in zip(gathered, findings):
+        if snapshot:
+            rows.append((fact.volume.label, 'snapshot', 'would make',
+                         'EVS snapshot %s, before anything else; if it '
+                         'fails, nothing is detached' %
+                         snapshots.snapshot_name(fact.volume)))
         for f in volume_findings:
             detail = f.message
             if f.advice and f.verdict in (rules.REFUSE, rules.FORCED):

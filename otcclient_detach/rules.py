@@ -18,6 +18,8 @@ REFUSE = 'refuse'
 FORCED = 'forced'
 #: Not blocking: something only the user can do inside the guest.
 REMIND = 'remind'
+#: Not blocking, but the user must know: e.g. the data-loss path.
+WARN = 'warn'
 #: The rule does not apply (e.g. OS checks on a stopped ECS).
 SKIP = 'n/a'
 
@@ -62,10 +64,14 @@ STOP_ADVICE = ("stop the ECS first ('openstack server stop {server}', or "
 
 
 def os_type_of(facts):
-    """Linux, Windows or None, from the best source there is."""
+    """Linux, Windows or None, from the best source there is.
+
+    OTC spells ``os_type`` / ``__os_type`` in any case: compared
+    case-insensitively.
+    """
     if facts.os and facts.os.os_type:
-        return facts.os.os_type
-    hint = facts.server.metadata.get('os_type')
+        return model.os_type(facts.os.os_type)
+    hint = model.os_type(facts.server.metadata.get('os_type'))
     if hint:
         return hint
     if facts.os and facts.os.version:
@@ -141,17 +147,76 @@ def check_locked(facts):
 
 def check_system_disk(facts):
     server = facts.server
-    device = facts.volume.attachment_to(server.id).device
-    if server.root_device_name:
-        how = 'root_device_name %s' % server.root_device_name
-    else:
-        how = 'the cloud did not report root_device_name'
-    if not model.is_system_disk(facts):
+    device = facts.volume.attachment_to(server.id).device or 'no device'
+    system, how, _ = model.system_disk(facts)
+    if not system:
         return PASS, '%s is a data disk (%s)' % (device, how), None
+    advice = STOP_ADVICE.format(server=server.label)
+    if not server.root_device_name and not (
+            server.system_disk and server.system_disk.volume_id):
+        return (REFUSE,
+                '%s (%s) is treated as the system disk of the running ECS '
+                '%s: %s' % (facts.volume.label, device, server.label, how),
+                advice + '; or --force when you know it is a data disk')
     return (REFUSE,
             '%s is the system disk (%s, %s) of the running ECS %s' % (
                 facts.volume.label, device, how, server.label),
-            STOP_ADVICE.format(server=server.label))
+            advice)
+
+
+def weaker_facts(facts):
+    """One line when the system disk rests on weaker facts, else None."""
+    if facts.server.status != model.ACTIVE or \
+            facts.volume.attachment_to(facts.server.id) is None:
+        return None
+    system, how, weak = model.system_disk(facts)
+    if not weak:
+        return None
+    return ('Note: server %s did not report root_device_name; the system '
+            'disk check of %s rests on weaker facts: %s' % (
+                facts.server.label, facts.volume.label, how))
+
+
+KEY_ADVICE = {
+    '3': 'enable the key first (KMS console, or the KMS API enable-key), '
+         'then detach',
+    '4': "cancel the key's scheduled deletion first (KMS console: Cancel "
+         "Deletion), then enable it if needed, then detach",
+    '1': 'activate the key first (KMS console), then detach',
+    '5': 'import the key material first (KMS console), then detach',
+}
+KEY_FORCE = ('; --force detaches anyway, and the disk can be attached '
+             'again only once the key is enabled')
+
+
+def check_encryption_key(facts):
+    volume, key = facts.volume, facts.key
+    if not volume.encrypted:
+        return PASS, 'not encrypted', None
+    if key is None or key.problem:
+        why = key.problem if key else 'the key was not looked up'
+        return (REFUSE,
+                '%s is encrypted with key %s, and KMS could not be asked '
+                'whether the key is enabled (%s); if it is not, the disk '
+                'cannot be attached again once detached' % (
+                    volume.label, key.label if key else volume.key_id, why),
+                '--force, when you know the key is enabled')
+    if key.unknown:
+        return (REFUSE,
+                '%s is encrypted with key %s, which KMS does not know '
+                '(deleted?): the disk could not be attached again once '
+                'detached' % (volume.label, key.label),
+                'check the key with KMS (it must exist and be enabled)' +
+                KEY_FORCE)
+    if key.state == model.KEY_ENABLED:
+        return PASS, 'encrypted with key %s, which is enabled' % \
+            key.label, None
+    return (REFUSE,
+            '%s is encrypted with key %s, which is %s: the disk cannot be '
+            'attached again once detached while the key is not enabled' % (
+                volume.label, key.label, key.state_name),
+            KEY_ADVICE.get(key.state, 'enable the key first, then detach') +
+            KEY_FORCE)
 
 
 def check_os_supported(facts, catalog=None):
@@ -163,6 +228,13 @@ def check_os_supported(facts, catalog=None):
                 'the OS of the running ECS %s is unknown (looked in %s); '
                 'OTC detaches online only for the OSs it lists' % (
                     server.label, source),
+                advice)
+    if not found.confirmed:
+        return (REFUSE,
+                "the OS of the running ECS %s is unknown: only %s names it "
+                "('%s', a name anybody can choose), and neither "
+                "__os_version of its system disk nor of its image confirms "
+                "it" % (server.label, found.source, found.version),
                 advice)
     listed = (catalog or oslists.catalog()).match(found.version)
     if listed is None:
@@ -193,8 +265,11 @@ def check_guest(facts):
     device = facts.volume.attachment_to(facts.server.id).device
     if os_type_of(facts) == model.WINDOWS:
         return (REMIND,
-                'stop all I/O on the disk (%s) inside Windows; OTC Tools '
-                'must be installed and enabled on the ECS' % device,
+                'inside Windows, stop all I/O on the disk (%s) and take it '
+                'offline first (Disk Management, or PowerShell '
+                "'Set-Disk -Number <n> -IsOffline $true'): OTC pulls a disk "
+                'that is still online; OTC Tools must be installed and '
+                'enabled on the ECS' % device,
                 None)
     return (REMIND,
             "inside the guest, 'umount' the disk (%s as the cloud names "
@@ -215,17 +290,29 @@ RULES = (
     Rule('locked', 'The ECS is not locked.',
          'ECS API reference, error codes: Ecs.0605', True, False,
          check_locked),
+    Rule('encryption-key', 'An encrypted disk is detached only while '
+         'KMS says its key is enabled (else it could not be attached '
+         'again); refused too when KMS cannot be asked.',
+         'EVS user guide, "Managing Encrypted EVS Disks"; KMS API '
+         'reference, "Querying the Information About a CMK"', True, False,
+         check_encryption_key),
     Rule('system-disk', 'A running ECS keeps its system disk (the device '
-         'named by root_device_name, else /dev/sda or /dev/vda).',
-         SEED_DOC + ' 1; ' + RUNNING_DOC, True, True, check_system_disk),
-    Rule('os-supported', "A running ECS runs an OS on OTC's lists.",
+         'named by root_device_name, else the native API\'s bootIndex '
+         '"0"; if neither answers, any bootable, image-carrying or ...da '
+         'disk counts as the system disk).',
+         SEED_DOC + ' 1; ' + RUNNING_DOC + '; ECS API reference, '
+         '"Querying Details About an ECS" (native)', True, True,
+         check_system_disk),
+    Rule('os-supported', "A running ECS runs an OS on OTC's lists, "
+         "confirmed by __os_version (the server's image_name alone is not "
+         "enough).",
          SEED_DOC + ' 5 and Table 1; IMS "External Image File Formats and '
          'Supported OSs"', True, True, check_os_supported),
     Rule('windows-scsi', 'A running Windows ECS keeps its SCSI disks.',
          SEED_DOC + ', Table 1 (Windows)', True, True,
          check_windows_scsi),
-    Rule('guest-prepare', 'Reminder: unmount (Linux) or stop I/O '
-         '(Windows; OTC Tools installed) before detaching.',
+    Rule('guest-prepare', 'Reminder: unmount it (Linux), or stop I/O and '
+         'take it offline (Windows) first.',
          SEED_DOC + ' 2-4', None, True, check_guest),
 )
 RULES_BY_ID = {rule.id: rule for rule in RULES}
@@ -269,9 +356,42 @@ def evaluate(facts, force=False, stop_first=False):
     return findings
 
 
+FORCE_DETACH_LOSS = ('--force-detach (delete_flag=1) pulls {volume} from the '
+                     'running ECS {server} without the guest releasing it: '
+                     'the guest may lose data still in flight')
+
+
+def check_force_detach(facts, force=False, stop_first=False):
+    """--force-detach of a disk: (verdict, message, advice).
+
+    On a running ECS it is the data-loss path: a warning (REMIND); for a
+    SCSI disk of a running Windows ECS a refusal that --force turns into
+    a warning (FORCED).  SKIP on a stopped ECS.
+    """
+    server, volume = facts.server, facts.volume
+    if server.status != model.ACTIVE or stop_first:
+        return SKIP, 'the ECS is not running', None
+    message = FORCE_DETACH_LOSS.format(volume=volume.label,
+                                       server=server.label)
+    if volume.is_scsi and os_type_of(facts) == model.WINDOWS:
+        verdict = FORCED if force else REFUSE
+        return (verdict, message + '; %s is a SCSI disk of a Windows ECS' %
+                volume.label,
+                STOP_ADVICE.format(server=server.label) +
+                '; or add --force')
+    return WARN, message, None
+
+
+def is_forceable(rule_id):
+    """Whether --force turns this refusal into a warning."""
+    if rule_id == 'force-detach':
+        return True
+    return RULES_BY_ID[rule_id].forceable
+
+
 def refusals(findings):
     return [f for f in findings if f.verdict == REFUSE]
 
 
 def warnings(findings):
-    return [f for f in findings if f.verdict in (FORCED, REMIND)]
+    return [f for f in findings if f.verdict in (FORCED, WARN, REMIND)]

@@ -159,8 +159,8 @@ USAGE_CASES = [
     case('timeout_without_wait',
          ['--timeout', '60', 'web-linux', 'web-data-1'], 2,
          '--timeout limits a wait, and nothing waits without --wait '
-         '(--stop-server and --api native wait too); add --wait, or drop '
-         '--timeout'),
+         '(--stop-server, --snapshot and --api native wait too); add '
+         '--wait, or drop --timeout'),
     case('start_server_without_stop_server',
          ['--start-server', 'web-linux', 'web-data-1'], 2,
          '--start-server starts the ECS again after --stop-server stopped '

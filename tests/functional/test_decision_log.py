@@ -18,7 +18,7 @@ class TestDecisionLog(base.SimulatorTestCase):
         self.assertRegex(log, r"OS '[^']+' \(type \w+\) from the "
                               r"volume_image_metadata of system disk ")
         for rule in ('attached', 'server-status', 'task-state', 'locked',
-                     'system-disk', 'os-supported'):
+                     'encryption-key', 'system-disk', 'os-supported'):
             self.assertIn('Volume web-data-1: rule %s: pass (' % rule, log)
         self.assertIn('Volume web-data-1: rule windows-scsi: n/a (not a '
                       'Windows ECS (VBD disk))', log)
@@ -32,7 +32,7 @@ class TestDecisionLog(base.SimulatorTestCase):
         # One line each: every fact and verdict is found on its own line.
         lines = [line for line in log.splitlines()
                  if ': rule ' in line]
-        self.assertEqual(8, len(lines), log)
+        self.assertEqual(9, len(lines), log)
 
     def test_a_refusal_explained(self):
         result = self.detach('-v', 'web-linux', 'web-linux-sys')

@@ -16,7 +16,8 @@ import yaml
 from tests.functional import base
 
 RULE_IDS = ('attached', 'server-status', 'task-state', 'locked',
-            'system-disk', 'os-supported', 'windows-scsi', 'guest-prepare')
+            'encryption-key', 'system-disk', 'os-supported', 'windows-scsi',
+            'guest-prepare')
 REPORT_COLUMNS = ['Volume', 'Rule', 'Verdict', 'Detail']
 
 

@@ -36,7 +36,8 @@ MAX_INTERVAL = 5.0
 SLACK = 1.0
 
 RULE_IDS = ('attached', 'server-status', 'task-state', 'locked',
-            'system-disk', 'os-supported', 'windows-scsi', 'guest-prepare')
+            'encryption-key', 'system-disk', 'os-supported', 'windows-scsi',
+            'guest-prepare')
 REPORT_COLUMNS = ['Volume', 'Rule', 'Verdict', 'Detail']
 
 
@@ -610,10 +611,13 @@ class StopServerTest(OperationsTestCase):
 
     def test_start_server_afterwards(self):
         power = self.record_power()
+        # A data disk: an ECS without its system disk cannot be started
+        # (Ecs.0105), so that detach is refused with --start-server
+        # (test_otc_rules.StartWithoutSystemDiskTest).
         result = self.detach('--stop-server', '--start-server', 'web-linux',
-                             'web-linux-sys')
+                             'web-data-1')
 
-        self.assertDetachedOnce(result, 'web-linux', 'web-linux-sys')
+        self.assertDetachedOnce(result, 'web-linux', 'web-data-1')
         sid = self.server_id('web-linux')
         self.assertEqual([('stop', sid), ('start', sid)], power, result)
         stop, start = [a['timestamp'] for a in self.server_actions()]
@@ -629,14 +633,14 @@ class StopServerTest(OperationsTestCase):
         self.assertEqual('ACTIVE', self.sim.server('web-linux')['status'])
         self.assertIsNone(self.sim.server('web-linux')['task_state'])
         self.assertEqual('available',
-                         self.sim.volume('web-linux-sys')['status'])
+                         self.sim.volume('web-data-1')['status'])
 
     def test_started_again_when_the_detach_fails(self):
         power = self.record_power()
-        self.sim.add_fault('DELETE', self.volume_id('web-linux-sys'),
+        self.sim.add_fault('DELETE', self.volume_id('web-data-1'),
                            status=500, count=None)
         result = self.detach('--stop-server', '--start-server', 'web-linux',
-                             'web-linux-sys')
+                             'web-data-1')
 
         self.assertEqual(1, result.returncode, result)
         self.assertNoTraceback(result)
@@ -645,7 +649,7 @@ class StopServerTest(OperationsTestCase):
         self.assertEqual([('stop', sid), ('start', sid)], power, result)
         self.assertIn('1 of 1', result.stderr, result)
         self.assertEqual('ACTIVE', self.sim.server('web-linux')['status'])
-        self.assertEqual('in-use', self.sim.volume('web-linux-sys')['status'])
+        self.assertEqual('in-use', self.sim.volume('web-data-1')['status'])
 
     def test_refused_by_a_rule_stops_nothing(self):
         self.sim.patch_server('web-linux', locked=True)
@@ -932,7 +936,7 @@ class InterruptTest(OperationsTestCase):
         # the os-start: the user must learn that the ECS stays stopped.
         code, stdout, stderr, took = self.interrupt_after(
             'DELETE', '--stop-server', '--start-server', 'web-linux',
-            'web-linux-sys')
+            'web-data-1')
 
         self.assertEqual(130, code, stderr)
         self.assertStoppedWaiting(took, stderr)

@@ -146,9 +146,9 @@ class TestParser(DetachTestCase):
 
     def test_timeout_without_wait(self):
         self.assertUsageError('--timeout limits a wait, and nothing waits '
-                              'without --wait (--stop-server and --api '
-                              'native wait too); add --wait, or drop '
-                              '--timeout',
+                              'without --wait (--stop-server, --snapshot '
+                              'and --api native wait too); add --wait, or '
+                              'drop --timeout',
                               '--timeout', '60', 'web-1', 'data-1')
 
     def test_dry_run_with_stop_server(self):
@@ -211,6 +211,10 @@ class TestDetachDataDisk(DetachTestCase):
         self.assertEqual(
             [('compute', 'GET', '/servers/detail', {'name': 'web-1'}),
              ('block-storage', 'GET', '/volumes/detail', {'name': 'data-1'}),
+             # OTC's volumes_attached has no device: nova's attachment
+             # list names the system disk (issue #8).
+             ('compute', 'GET', '/servers/%s/os-volume_attachments' %
+              self.sid, None),
              ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
               None),
              ('compute', 'DELETE', self.attachment_url(self.data1), None)],
@@ -224,6 +228,10 @@ class TestDetachDataDisk(DetachTestCase):
             [('compute', 'GET', '/servers/%s' % self.sid, None),
              ('block-storage', 'GET', '/volumes/%s' % self.data1['id'],
               None),
+             # OTC's volumes_attached has no device: nova's attachment
+             # list names the system disk (issue #8).
+             ('compute', 'GET', '/servers/%s/os-volume_attachments' %
+              self.sid, None),
              ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
               None),
              ('compute', 'DELETE', self.attachment_url(self.data1), None)],
@@ -353,20 +361,28 @@ class TestSystemDisk(DetachTestCase):
         self.assertIn('[system-disk]', self.stderr)
 
     def test_stop_server(self):
-        status = self.run_command('--stop-server', '--start-server', 'web-1',
-                                  'web-1-sys')
+        status = self.run_command('--stop-server', 'web-1', 'web-1-sys')
         self.assertEqual(0, status)
         compute = [(c.method, c.url, c.json) for c in self.cloud.log
                    if c.service == 'compute' and c.method != 'GET']
         self.assertEqual(
             [('POST', '/servers/%s/action' % self.sid, {'os-stop': None}),
-             ('DELETE', self.attachment_url(self.system), None),
-             ('POST', '/servers/%s/action' % self.sid, {'os-start': None})],
+             ('DELETE', self.attachment_url(self.system), None)],
             compute)
         self.assertIn('Volume web-1-sys is detached', self.stderr)
         # --stop-server judges the stopped ECS: no OS is read.
         self.assertNotIn('Reminder', self.stderr)
-        self.assertEqual('ACTIVE', self.server['status'])
+        self.assertEqual('SHUTOFF', self.server['status'])
+
+    def test_start_server_without_system_disk_is_refused(self):
+        # Ecs.0105: an ECS without its system disk cannot start (#8).
+        status = self.run_command('--stop-server', '--start-server', 'web-1',
+                                  'web-1-sys')
+        self.assertEqual(1, status)
+        self.assertEqual([], [c for c in self.cloud.log
+                              if c.method != 'GET'])
+        self.assertIn('Ecs.0105', self.stderr)
+        self.assertIn('--stop-server alone', self.stderr)
 
     def test_force_detach_is_for_data_disks_only(self):
         self.server['status'] = 'SHUTOFF'
@@ -469,7 +485,7 @@ class TestDryRun(DetachTestCase):
         self.assertNothingDeleted()
         self.assertEqual(
             ['attached', 'server-status', 'task-state', 'locked',
-             'system-disk', 'os-supported', 'windows-scsi',
+             'encryption-key', 'system-disk', 'os-supported', 'windows-scsi',
              'guest-prepare'], [r['Rule'] for r in rows])
         for row in rows:
             self.assertEqual(['Volume', 'Rule', 'Verdict', 'Detail'],
@@ -498,8 +514,8 @@ class TestDryRun(DetachTestCase):
                                    [])
         columns, rows = self.cmd.take_action(parsed)
         self.assertEqual(('Volume', 'Rule', 'Verdict', 'Detail'), columns)
-        self.assertEqual(16, len(rows))
-        self.assertEqual(['data-1'] * 8 + ['data-2'] * 8,
+        self.assertEqual(18, len(rows))
+        self.assertEqual(['data-1'] * 9 + ['data-2'] * 9,
                          [r[0] for r in rows])
 
     def test_force_detach_of_system_disk_is_not_approved(self):
@@ -612,7 +628,7 @@ class TestHelpFirstScreen(DetachTestCase):
         section = self.help.split('\noptions:\n', 1)[1].split('\n\n')[0]
         ours = [line.split()[0].rstrip(',') for line in section.splitlines()
                 if line.startswith('  -')]
-        self.assertEqual(9, len(ours), ours)
+        self.assertEqual(10, len(ours), ours)
         for option in ours:
             self.assertIn('[%s' % option, usage)
         self.assertIn('<output options>', usage)

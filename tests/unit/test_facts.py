@@ -7,6 +7,8 @@ a Disk from an ECS", Constraints, and IMS "External Image File Formats
 and Supported OSs".
 """
 
+from unittest import mock
+
 from keystoneauth1 import exceptions as ks_exceptions
 from osc_lib import exceptions
 import testtools
@@ -272,22 +274,46 @@ class TestOsInfo(GathererTestCase):
         del self.cloud.log[:]
         return self.gatherer.os_info(server, vol)
 
-    def test_from_system_disk_found_in_volumes_attached(self):
+    def test_from_system_disk_found_in_the_attachment_list(self):
+        # OTC's volumes_attached has no device (issue #8): nova's
+        # attachment list names the system disk.
+        for entry in self.server['os-extended-volumes:volumes_attached']:
+            entry.pop('device', None)
         found = self.os_info()
         self.assertEqual(fakes.LINUX_OS, found.version)
         self.assertEqual('Linux', found.os_type)
         self.assertIn('volume_image_metadata of system disk web-1-sys',
                       found.source)
         self.assertEqual(
-            [('block-storage', 'GET', '/volumes/%s' % self.system['id'],
+            [('compute', 'GET', '/servers/%s/os-volume_attachments' %
+              self.server['id'], None),
+             ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
               None)],
             self.cloud.sent())
 
-    def test_without_root_device_name_sda_and_vda_are_roots(self):
+    def test_without_root_device_name_the_native_boot_index_decides(self):
         self.server['OS-EXT-SRV-ATTR:root_device_name'] = None
-        found = self.os_info()
+        sid = self.server['id']
+        self.cloud.ecs.route('GET', '/cloudservers/%s' % sid, body={
+            'server': {'id': sid, 'os-extended-volumes:volumes_attached': [
+                {'id': self.data['id'], 'bootIndex': '-1'},
+                {'id': self.system['id'], 'bootIndex': '0'}]}})
+        with mock.patch('otcclient_detach.detach.native_endpoint',
+                        return_value=self.cloud.ecs):
+            found = self.os_info()
         self.assertEqual(fakes.LINUX_OS, found.version)
-        self.assertEqual(1, len(self.cloud.sent()))
+        self.assertEqual(
+            [('ecs', 'GET', '/cloudservers/%s' % sid, None),
+             ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
+              None)], self.cloud.sent())
+
+    def test_without_root_device_name_nor_native_api_no_system_disk(self):
+        self.server['OS-EXT-SRV-ATTR:root_device_name'] = None
+        with mock.patch('otcclient_detach.detach.native_endpoint',
+                        return_value=self.cloud.ecs):
+            found = self.os_info()
+        # Only the server's image_name is left: not confirmed.
+        self.assertFalse(found.confirmed)
 
     def test_root_device_name_decides_over_the_usual_names(self):
         # The system disk is /dev/sdz here; /dev/vda is a data disk.
@@ -332,7 +358,9 @@ class TestOsInfo(GathererTestCase):
         self.assertEqual('image %s (%s)' % (image['name'], image['id']),
                          found.source)
         self.assertEqual(
-            [('block-storage', 'GET', '/volumes/%s' % self.system['id'],
+            [('compute', 'GET', '/servers/%s/os-volume_attachments' %
+              self.server['id'], None),
+             ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
               None),
              ('image', 'GET', '/images/%s' % image['id'], None)],
             self.cloud.sent())
@@ -375,8 +403,8 @@ class TestOsInfo(GathererTestCase):
         del self.cloud.volumes[self.system['id']]['volume_image_metadata']
         found = self.os_info()
         self.assertEqual(model.OsInfo(
-            'my-image', 'Linux', 'the metadata (image_name) of server web-1'),
-            found)
+            'my-image', 'Linux', 'the metadata (image_name) of server web-1',
+            confirmed=False), found)
         self.assertNotIn('image', [c[0] for c in self.cloud.sent()])
 
     def test_nothing_known(self):
@@ -417,6 +445,8 @@ class TestGather(GathererTestCase):
             [('compute', 'GET', '/servers/detail', {'name': 'web-1'}),
              ('block-storage', 'GET', '/volumes/detail',
               {'name': 'data-1'}),
+             ('compute', 'GET', '/servers/%s/os-volume_attachments' %
+              self.server['id'], None),
              ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
               None)],
             self.cloud.sent())

@@ -69,8 +69,9 @@ class TestHelpText(testtools.TestCase):
 
     def test_force_help_lists_the_forceable_rules_of_the_table(self):
         self.assertEqual(
-            'server-status, task-state, locked, system-disk, os-supported '
-            'and windows-scsi', render.forceable_rules())
+            'server-status, task-state, locked, encryption-key, '
+            'system-disk, os-supported and windows-scsi',
+            render.forceable_rules())
         self.assertEqual([r.id for r in rules.RULES if r.forceable],
                          list(rules.FORCEABLE))
 

@@ -26,9 +26,10 @@ UNLISTED_LINUX = 'Slackware 14.2 64bit'
 UNLISTED_WINDOWS = 'Windows Server 2003 64bit'
 
 ALL_IDS = ['attached', 'server-status', 'task-state', 'locked',
-           'system-disk', 'os-supported', 'windows-scsi', 'guest-prepare']
-FORCEABLE_IDS = ['server-status', 'task-state', 'locked', 'system-disk',
-                 'os-supported', 'windows-scsi']
+           'encryption-key', 'system-disk', 'os-supported', 'windows-scsi',
+           'guest-prepare']
+FORCEABLE_IDS = ['server-status', 'task-state', 'locked', 'encryption-key',
+                 'system-disk', 'os-supported', 'windows-scsi']
 #: The rules that apply to a running ECS only.
 RUNNING_ONLY_IDS = ['system-disk', 'os-supported', 'windows-scsi',
                     'guest-prepare']
@@ -40,7 +41,8 @@ def make_facts(status='ACTIVE', task_state=None, locked=False,
                root_device_name='/dev/vda', device='/dev/vdb',
                attached_to=_DEFAULT, volume_status='in-use',
                os_version=LINUX_OS, os_type=_DEFAULT, os=_DEFAULT,
-               server_metadata=None, volume_metadata=None):
+               server_metadata=None, volume_metadata=None, key=None,
+               system_disk=None, bootable=False, image_metadata=None):
     """Facts for detaching one volume; a healthy running Linux ECS.
 
     ``attached_to`` lists the servers that hold the volume (default: the
@@ -68,8 +70,10 @@ def make_facts(status='ACTIVE', task_state=None, locked=False,
                 server_id=sid,
                 device=device if sid == SERVER_ID else '/dev/vdc')
             for sid in attached_to],
-        metadata=dict(volume_metadata or {}))
-    return model.Facts(server, volume, os)
+        metadata=dict(volume_metadata or {}), bootable=bootable,
+        image_metadata=dict(image_metadata or {}))
+    server.system_disk = system_disk
+    return model.Facts(server, volume, os, key=key)
 
 
 def by_rule(findings):
@@ -537,6 +541,147 @@ FORCE_CASES = [
 ]
 
 
+KEY_ID = '0d0466b0-e727-4d9c-b35d-f84bb474a37f'
+ENCRYPTED = {'__system__encrypted': '1', '__system__cmkid': KEY_ID}
+# (KeyInfo, verdict, fragments of the message)
+KEY_CASES = [
+    (model.KeyInfo(KEY_ID, state='2', alias='k'), rules.PASS, ['enabled']),
+    (model.KeyInfo(KEY_ID, state='3', alias='k'), rules.REFUSE,
+     ['disabled', 'k (%s)' % KEY_ID]),
+    (model.KeyInfo(KEY_ID, state='4'), rules.REFUSE,
+     ['scheduled for deletion']),
+    (model.KeyInfo(KEY_ID, state='1'), rules.REFUSE,
+     ['waiting to be activated']),
+    (model.KeyInfo(KEY_ID, state='5'), rules.REFUSE, ['waiting for import']),
+    (model.KeyInfo(KEY_ID, unknown=True), rules.REFUSE, ['does not know']),
+    (model.KeyInfo(KEY_ID, problem='no kms endpoint'), rules.REFUSE,
+     ['could not be asked', 'no kms endpoint']),
+    (None, rules.REFUSE, ['could not be asked']),
+]
+
+
+class TestEncryptionKey(RulesTestCase):
+
+    def test_not_encrypted_passes_without_kms(self):
+        self.assertVerdict(rules.PASS, make_facts(), 'encryption-key',
+                           fragments=['not encrypted'])
+        self.assertVerdict(rules.PASS, make_facts(volume_metadata={
+            '__system__encrypted': '0', '__system__cmkid': KEY_ID}),
+            'encryption-key')
+
+    def test_key_states(self):
+        for status in ('ACTIVE', 'SHUTOFF'):
+            for key, verdict, fragments in KEY_CASES:
+                finding = self.assertVerdict(
+                    verdict, make_facts(status=status,
+                                        volume_metadata=ENCRYPTED, key=key),
+                    'encryption-key', fragments=fragments)
+                if verdict == rules.REFUSE:
+                    self.assertTrue(finding.advice)
+
+    def test_ways_out(self):
+        advice = {
+            '3': 'enable the key', '4': 'cancel the key', '1': 'activate',
+            '5': 'import the key material'}
+        for state, words in advice.items():
+            self.assertVerdict(
+                rules.REFUSE, make_facts(
+                    volume_metadata=ENCRYPTED,
+                    key=model.KeyInfo(KEY_ID, state=state)),
+                'encryption-key', advice_fragments=[words])
+        self.assertVerdict(
+            rules.REFUSE, make_facts(
+                volume_metadata=ENCRYPTED,
+                key=model.KeyInfo(KEY_ID, problem='HTTP 403')),
+            'encryption-key', advice_fragments=['--force'])
+
+    def test_force(self):
+        self.assertVerdict(
+            rules.FORCED, make_facts(
+                volume_metadata=ENCRYPTED,
+                key=model.KeyInfo(KEY_ID, state='3')),
+            'encryption-key', force=True)
+
+
+class TestSystemDiskFailSafe(RulesTestCase):
+    """Without root_device_name (issue #8, point 1)."""
+
+    def test_found_by_boot_index(self):
+        found = model.SystemDisk(VOLUME_ID, 'bootIndex "0"')
+        self.assertVerdict(rules.REFUSE, make_facts(
+            root_device_name=None, device='/dev/vdz', system_disk=found),
+            'system-disk', fragments=['bootIndex'])
+        other = model.SystemDisk('vol-other', 'bootIndex "0"')
+        self.assertVerdict(rules.PASS, make_facts(
+            root_device_name=None, device='/dev/vda', system_disk=other),
+            'system-disk')
+
+    def test_unknown_refuses_what_may_be_the_system_disk(self):
+        unknown = model.SystemDisk(None, 'the native API failed')
+        for kwargs in ({'device': '/dev/xvda'}, {'device': '/dev/hda'},
+                       {'device': '/dev/vdb', 'bootable': True},
+                       {'device': '/dev/vdb',
+                        'image_metadata': {'image_id': 'x'}},
+                       {'device': None}):
+            facts = make_facts(root_device_name=None, system_disk=unknown,
+                               **kwargs)
+            self.assertVerdict(
+                rules.REFUSE, facts, 'system-disk',
+                fragments=['could not be determined', 'native API failed'],
+                advice_fragments=['--stop-server', '--force'])
+            self.assertIn('weaker facts', rules.weaker_facts(facts))
+
+    def test_unknown_passes_a_plain_data_disk_and_says_so(self):
+        facts = make_facts(root_device_name=None, device='/dev/vdb',
+                           system_disk=model.SystemDisk(None, 'why'))
+        self.assertVerdict(rules.PASS, facts, 'system-disk')
+        self.assertIn('weaker facts', rules.weaker_facts(facts))
+        self.assertIsNone(rules.weaker_facts(make_facts()))
+
+
+class TestOsFacts(RulesTestCase):
+
+    def test_image_name_alone_is_not_enough(self):
+        os_info = model.OsInfo(LINUX_OS, None, 'the metadata (image_name)',
+                               confirmed=False)
+        self.assertVerdict(rules.REFUSE, make_facts(os=os_info),
+                           'os-supported', fragments=[LINUX_OS, 'anybody'])
+
+    def test_os_type_any_case(self):
+        for spelling in ('windows', 'WINDOWS', 'Windows'):
+            facts = make_facts(os=model.OsInfo(WINDOWS_OS, spelling, 'x'),
+                               volume_metadata=SCSI)
+            self.assertVerdict(rules.REFUSE, facts, 'windows-scsi')
+            facts = make_facts(os=None, status='SHUTOFF',
+                               server_metadata={'os_type': spelling})
+            self.assertEqual(model.WINDOWS, rules.os_type_of(facts))
+
+    def test_windows_reminder_says_offline(self):
+        facts = make_facts(os_version=WINDOWS_OS)
+        self.assertVerdict(rules.REMIND, facts, 'guest-prepare',
+                           fragments=['offline', 'Set-Disk'])
+
+
+class TestForceDetach(testtools.TestCase):
+
+    def test_running_is_a_warning(self):
+        verdict, message, _ = rules.check_force_detach(make_facts())
+        self.assertEqual(rules.WARN, verdict)
+        self.assertIn('may lose data', message)
+
+    def test_scsi_of_running_windows_needs_force(self):
+        facts = make_facts(os_version=WINDOWS_OS, volume_metadata=SCSI)
+        verdict, _, advice = rules.check_force_detach(facts)
+        self.assertEqual(rules.REFUSE, verdict)
+        self.assertIn('--force', advice)
+        self.assertEqual(rules.FORCED,
+                         rules.check_force_detach(facts, force=True)[0])
+
+    def test_stopped_is_not_judged(self):
+        self.assertEqual(rules.SKIP, rules.check_force_detach(
+            make_facts(status='SHUTOFF'))[0])
+
+
 def all_scenarios():
     """Facts from every table of this module."""
     found = [make_facts(**kwargs) for _n, kwargs, _r in FORCE_CASES]
@@ -552,6 +697,8 @@ def all_scenarios():
                          volume_metadata=volume_meta)
               for _n, os_info, server_meta, volume_meta, _v
               in WINDOWS_SCSI_CASES]
+    found += [make_facts(volume_metadata=ENCRYPTED, key=key)
+              for key, _v, _f in KEY_CASES]
     return found
 
 

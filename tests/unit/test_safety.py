@@ -14,7 +14,13 @@ with the code under test:
   forced detach of a system disk);
 * the system disk of an ECS that is ACTIVE when the DELETE is sent is
   never detached without --force;
-* when rule attached fails, no DELETE is sent, --force or not.
+* when rule attached fails, no DELETE is sent, --force or not;
+* system disk unknown (no root_device_name, and OTC's native API does not
+  answer) => refuse: a disk that may be the system disk (bootable, image
+  metadata, a ``...da`` device) is treated as one, and the OS cannot be
+  confirmed from the system disk;
+* encrypted with a key that is not enabled (or KMS cannot be asked) =>
+  refuse, on a running or stopped ECS.
 
 tests/functional/test_bad_input.py samples the same property with the
 real CLI against the simulator.  The retry policy (writes are sent once)
@@ -36,6 +42,7 @@ from tests.unit import fakes
 
 from otcclient_detach import cloud
 from otcclient_detach import command
+from otcclient_detach import encryption
 from otcclient_detach import errors
 from otcclient_detach import wait
 
@@ -56,17 +63,25 @@ OS_STRINGS = LISTED + UNLISTED + (None,)
 OS_TYPES = ('Linux', 'Windows', None)
 WHERE = ('here', 'elsewhere', 'nowhere')
 FALLBACK_ROOTS = ('/dev/sda', '/dev/vda')
+#: The disk's KMS key: None (not encrypted), a key_state, or no KMS.
+KEYS = (None, '2', '3', '4', 'no-kms')
+KEY_ID = '0d0466b0-e727-4d9c-b35d-f84bb474a37f'
+MAYBE_ROOT = re.compile(r'^/dev/(s|v|xv|h)da$')
 
 Case = collections.namedtuple(
     'Case', 'status task locked root device os_string os_type scsi where '
-            'force dry_run stop_server api force_detach')
+            'force dry_run stop_server api force_detach key',
+    defaults=(None,))
 
 
 def expected(case):
     """(DELETE expected?, is it the system disk?) by OTC's rules."""
     attached = case.where == 'here'
-    roots = (case.root,) if case.root else FALLBACK_ROOTS
-    system = attached and case.device in roots
+    if case.root:
+        system = attached and case.device == case.root
+    else:
+        # System disk unknown: what may be it counts as it.
+        system = attached and bool(MAYBE_ROOT.match(case.device))
     status = case.status
     if case.stop_server and status == 'ACTIVE':
         status = 'SHUTOFF'  # stopped before the detach
@@ -77,10 +92,13 @@ def expected(case):
         windows = bool(case.os_string and
                        case.os_string.startswith('Windows'))
     passes = [status in ('ACTIVE', 'SHUTOFF'), not case.task,
-              case.locked is not True]
+              case.locked is not True, case.key in (None, '2')]
     if running:
-        passes += [not system, case.os_string in LISTED,
+        # System disk unknown => the OS is not confirmed either.
+        passes += [not system, case.os_string in LISTED and bool(case.root),
                    not (windows and case.scsi)]
+    if case.force_detach and running and windows and case.scsi:
+        passes.append(False)  # the data-loss path needs --force here
     send = attached and (case.force or all(passes))
     if case.dry_run or (case.force_detach and system):
         send = False
@@ -103,11 +121,12 @@ DIMENSIONS = collections.OrderedDict([
     ('stop_server', st.booleans()),
     ('api', st.sampled_from(('nova', 'native'))),
     ('force_detach', st.booleans()),
+    ('key', st.sampled_from(KEYS)),
 ])
 #: A detach that every rule allows: a data disk of a running Linux ECS.
 PASSING = Case('ACTIVE', None, False, '/dev/vda', '/dev/vdb',
                fakes.LINUX_OS, 'Linux', False, 'here', False, False, False,
-               'nova', False)
+               'nova', False, None)
 #: More of them, each one step from a different rule.
 PASSING_CASES = (
     PASSING,
@@ -119,9 +138,12 @@ PASSING_CASES = (
     # the system disk of a running ECS, stopped first
     PASSING._replace(device='/dev/vda', stop_server=True),
     # an unlisted OS, no root_device_name, the native API, forced detach
-    PASSING._replace(status='SHUTOFF', root=None, device='/dev/xvda',
+    # of a data disk
+    PASSING._replace(status='SHUTOFF', root=None, device='/dev/sdc',
                      os_string=fakes.UNLISTED_OS, os_type=None,
                      api='native', force_detach=True),
+    # an encrypted disk whose key is enabled
+    PASSING._replace(key='2'),
 )
 
 
@@ -177,8 +199,16 @@ class SafetyTestCase(utils.TestCommand):
         if case.where == 'here' and not target_is_root and \
                 device == roots[-1]:
             device = '/dev/vdz'  # taken by the system disk
+        if case.key:
+            disk_kwargs['metadata'] = dict(disk_kwargs.get('metadata', {}),
+                                           __system__encrypted='1',
+                                           __system__cmkid=KEY_ID)
         disk = cloud_.add_volume('disk', attached_to, device, **disk_kwargs)
         self.watch(cloud_, server)
+        cloud_.kms = fakes.FakeProxy('kms', 'http://kms.example/v1.0/p',
+                                     cloud_.log)
+        cloud_.kms.route('POST', '/kms/describe-key', body={'key_info': {
+            'key_id': KEY_ID, 'key_state': case.key, 'key_alias': 'k'}})
         return cloud_, server, disk
 
     def watch(self, cloud_, server):
@@ -226,9 +256,15 @@ class SafetyTestCase(utils.TestCommand):
                 argv.append('--' + flag.replace('_', '-'))
         argv += ['--api', case.api, 'ecs', 'disk']
         parsed = self.check_parser(cmd, argv, [])
-        with mock.patch('otcclient_detach.wait.Poller',
-                        lambda timeout, **kw: REAL_POLLER(
-                            timeout, clock=clock.clock, sleep=clock.sleep)), \
+        if case.key == 'no-kms':
+            kms = mock.Mock(side_effect=encryption.NoEndpoint('no kms'))
+        else:
+            kms = mock.Mock(return_value=cloud_.kms)
+        with mock.patch('otcclient_detach.encryption.kms_adapter', kms), \
+                mock.patch('otcclient_detach.wait.Poller',
+                           lambda timeout, **kw: REAL_POLLER(
+                               timeout, clock=clock.clock,
+                               sleep=clock.sleep)), \
                 mock.patch('otcclient_detach.detach.native_endpoint',
                            return_value=cloud_.ecs):
             try:

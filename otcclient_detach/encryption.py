@@ -1,0 +1,63 @@
+"""KMS: the state of the key (CMK) of an encrypted EVS disk.
+
+An encrypted disk (``metadata.__system__encrypted`` "1") can be attached
+again only while its key (``__system__cmkid``) is enabled (EVS user
+guide, "Managing Encrypted EVS Disks"; KMS API reference, "Querying the
+Information About a CMK": ``POST /v1.0/{project_id}/kms/describe-key``).
+The endpoint is the catalog's ``kms`` entry, to which the project ID is
+appended as otcextensions does.
+"""
+
+from otcclient_detach import cloud
+from otcclient_detach import errors
+from otcclient_detach import model
+
+
+class NoEndpoint(Exception):
+    """The catalog has no ``kms`` entry."""
+
+
+def kms_adapter(compute):
+    """A keystoneauth adapter for KMS over the CLI's session."""
+    from keystoneauth1 import adapter
+    from keystoneauth1 import exceptions as ks_exceptions
+
+    kms = adapter.Adapter(session=compute.session, service_type='kms',
+                          interface=compute.interface,
+                          region_name=compute.region_name)
+    try:
+        url = kms.get_endpoint()
+    except ks_exceptions.EndpointNotFound:
+        url = None
+    if not url:
+        raise NoEndpoint('the service catalog has no kms endpoint')
+    url = url.rstrip('/')
+    project_id = compute.get_project_id()
+    if project_id and not url.endswith('/' + project_id):
+        url += '/' + project_id
+    return adapter.Adapter(
+        session=compute.session, endpoint_override=url,
+        connect_retries=compute.connect_retries)
+
+
+def describe_key(kms, key_id):
+    """A :class:`model.KeyInfo` for ``key_id``; problems are in it."""
+    try:
+        # A POST that changes nothing: retried like a read.
+        body = cloud.request(kms, 'POST', '/kms/describe-key',
+                             json={'key_id': key_id},
+                             **cloud.retry_settings(kms, 'GET')).json()
+        info = body['key_info']
+        return model.KeyInfo(key_id, state=str(info['key_state']),
+                             alias=info.get('key_alias') or None)
+    except errors.CloudError as e:
+        if e.status == 404 or e.code == 'KMS.0207':
+            return model.KeyInfo(key_id, unknown=True)
+        return model.KeyInfo(key_id, problem=errors.what_happened(
+            e, 'the KMS request (describe-key)') + ': %s' % e.message)
+    except errors.CONNECTION_ERRORS as e:
+        return model.KeyInfo(key_id, problem=errors.what_happened(
+            e, 'the KMS request (describe-key)'))
+    except (ValueError, KeyError, TypeError):
+        return model.KeyInfo(key_id, problem='KMS sent an answer without '
+                             'key_info.key_state')

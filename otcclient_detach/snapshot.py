@@ -1,0 +1,65 @@
+"""EVS snapshots before a detach (``--snapshot``).
+
+OTC advises backing a disk up before detaching it (EVS user guide,
+"Detaching an EVS Disk"; EVS API reference, "Creating an EVS Snapshot":
+``POST /v2/{project_id}/snapshots``, ``force`` true for an in-use disk).
+Each snapshot is created once (a write is never retried), then followed
+until it is ``available``.
+"""
+
+import datetime
+
+from otcclient_detach import cloud
+
+PREFIX = 'detach-otc-'
+
+
+class Failed(Exception):
+    """A snapshot could not be made; nothing may be detached."""
+
+
+def snapshot_name(volume, now=None):
+    """``detach-otc-<volume>-<UTC timestamp>``."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    return '%s%s-%s' % (PREFIX, volume.label, now.strftime('%Y%m%dT%H%M%SZ'))
+
+
+def create(block_storage, volume, name):
+    """Send the one POST; return the new snapshot's ID."""
+    body = {'snapshot': {
+        'volume_id': volume.id, 'name': name,
+        'description': 'made by openstack server volume detach-otc before '
+                       'detaching the volume',
+        # An attached (in-use) disk needs force.
+        'force': volume.status == 'in-use' or bool(volume.attachments)}}
+    resp = cloud.request(block_storage, 'POST', '/snapshots', json=body)
+    try:
+        return resp.json()['snapshot']['id']
+    except (ValueError, KeyError, TypeError):
+        raise Failed('the cloud accepted the snapshot but sent no ID')
+
+
+def status(block_storage, snapshot_id):
+    body = cloud.get_json(block_storage, '/snapshots/%s' % snapshot_id)
+    return (body.get('snapshot') or {}).get('status') or 'unknown'
+
+
+def wait_available(block_storage, pending, poller):
+    """Follow ``pending`` (snapshot ID -> volume) until each is available.
+
+    Returns {snapshot ID: final status}; 'timeout' for those still not
+    available when ``poller`` ends.
+    """
+    final = {}
+    left = dict(pending)
+    for _ in poller:
+        for snapshot_id in list(left):
+            now = status(block_storage, snapshot_id)
+            if now == 'available' or now.startswith('error'):
+                final[snapshot_id] = now
+                del left[snapshot_id]
+        if not left:
+            break
+    for snapshot_id in left:
+        final[snapshot_id] = 'timeout'
+    return final
