@@ -527,9 +527,10 @@ class Operation(object):
                            'it with %s' % (status, self.check_command(
                                volume)))
             else:
-                self._fail(volume, 'timed out after %d s waiting for it to '
-                           'leave the server; the detach may still '
-                           'complete: check it with %s' % (
+                self._fail(volume, 'the detach was accepted, but it timed '
+                           'out after %d s waiting for it to leave the '
+                           'server; the detach may still complete: check '
+                           'it with %s' % (
                                self.options.timeout,
                                self.check_command(volume)))
 
