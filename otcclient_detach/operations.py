@@ -179,6 +179,8 @@ class Operation(object):
         #: os-stop sent by this command; os-start sent by it.
         self.stopped = False
         self.started = False
+        #: The power step that did not get there within --timeout.
+        self.timed_out = None
         self._time = {}
         if clock:
             self._time['clock'] = clock
@@ -262,6 +264,8 @@ class Operation(object):
         self.stopped = True
         if self._power(STOP):
             return True
+        if self.timed_out is not STOP:
+            return False
         label = self.server.label
         self.say("Server %s was running before: should it stop after all, "
                  "start it again with 'openstack server start %s'.%s" % (
@@ -301,6 +305,7 @@ class Operation(object):
                                     step.target, self.poller(),
                                     self.progress)
         except wait.Timeout:
+            self.timed_out = step
             return self._power_failed(
                 step, 'Server %s did not %s within %d s' % (
                     label, step.missed, self.options.timeout),
