@@ -186,7 +186,7 @@ class DetachVolume(command.Lister):
             getattr(self.app.stdout, 'flush', lambda: None)()
         except BrokenPipeError:
             # The reader went away (| head): end quietly.
-            _silence_stdout()
+            _silence(self.app.stdout)
             return 0
         return result
 
@@ -279,12 +279,12 @@ class DetachVolume(command.Lister):
         return (), ()
 
 
-def _silence_stdout():
-    """Point stdout at /dev/null, so that its last flush cannot fail."""
+def _silence(stream):
+    """Point ``stream``'s file at /dev/null: its last flush cannot fail."""
     import os
-    import sys
     try:
+        fileno = stream.fileno()
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, fileno)
     except (OSError, ValueError, AttributeError):
         pass  # not a real file (a test's buffer): nothing to flush
