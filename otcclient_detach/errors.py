@@ -44,6 +44,8 @@ class CloudError(Exception):
     """An error answer from the cloud, with OTC's codes picked out."""
 
     def __init__(self, status, message, code=None, errno=None):
+        #: A 2xx whose body is an error object (error_in_success).
+        self.in_success = False
         self.status = status
         self.message = message
         self.code = code

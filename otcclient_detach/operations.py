@@ -125,6 +125,9 @@ AFTER_FAILED_DETACH = {
         False, '{said}; the volume is still attached (status {status}) for '
                'now, but the cloud may still carry the DELETE out: check it '
                'with {check} before running the command again'),
+    ('flow control', 'attached'): (
+        False, '{said}; the volume is still attached (status {status}): '
+               'nothing was detached. Run the command again in a minute'),
     ('refused', 'gone'): (
         False, '{said}. Meanwhile it is not attached any more: someone else '
                'detached it meanwhile (its status is {status} now)'),
@@ -398,6 +401,9 @@ class Operation(object):
             said_kind = ('in flight' if errors.may_still_happen(error)
                          else 'no answer')
             said = errors.what_happened(error, 'the DELETE')
+        elif getattr(error, 'in_success', False):
+            # A 2xx with an error body: the request was turned away.
+            said_kind, said = 'flow control', 'the cloud answered %s' % error
         else:
             said_kind, said = 'refused', 'the cloud refused: %s' % error
         words = {'said': said, 'label': volume.label, 'status': None,
@@ -416,7 +422,8 @@ class Operation(object):
         LOG.info('Volume %s: the DELETE failed (%s); read again, it is %s',
                  volume.label, said_kind, shows)
         if (said_kind, shows) not in AFTER_FAILED_DETACH:
-            said_kind = 'no answer'
+            said_kind = 'refused' if said_kind == 'flow control' \
+                else 'no answer'
         if (said_kind, shows) == ('refused', 'attached'):
             # Say whether someone else changed the server first.
             changed = self._server_changed()

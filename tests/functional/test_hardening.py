@@ -174,7 +174,8 @@ class FlowControlTest(HardeningTestCase):
         result = self.detach('web-linux', 'web-data-1')
         self.assertOneClearMessage(result, 'Flow limit exceeded',
                                    'Common.0024', 'flow control',
-                                   'try again later')
+                                   'nothing was detached',
+                                   'Run the command again')
         self.assertNotIn('accepted', result.stderr)
         self.assertEqual('in-use', self.sim.volume('web-data-1')['status'])
 
