@@ -11,7 +11,10 @@ errors, with exponential backoff (0.5 s, 1 s, 2 s, ...) or the
 once, and its failure is judged by reading the state again.
 """
 
+import contextlib
 import logging
+import threading
+import time
 
 from otcclient_detach import errors
 
@@ -27,6 +30,53 @@ READ_STATUS_RETRIES = 4
 READ_CONNECT_RETRIES = 3
 #: Methods that change nothing and may therefore be repeated.
 SAFE_METHODS = ('GET', 'HEAD')
+#: Seconds a request may wait for the cloud's answer when clouds.yaml
+#: sets no ``api_timeout`` (which, if set, is used instead).
+DEFAULT_REQUEST_TIMEOUT = 30.0
+#: Longest ``Retry-After`` obeyed; a cloud asking for more ends the
+#: command at once.
+MAX_RETRY_AFTER = 30.0
+#: The delay before the first retry of a read; it doubles each time.
+FIRST_RETRY_DELAY = 0.5
+
+_limits = threading.local()
+
+
+@contextlib.contextmanager
+def deadline(when, clock=time.monotonic):
+    """Within this block no request waits (or retries) beyond ``when``.
+
+    ``when`` is a time of ``clock``; --wait sets it to its own deadline
+    so that neither a slow answer nor a Retry-After outlasts --timeout.
+    """
+    before = getattr(_limits, 'deadline', None)
+    _limits.deadline = (when, clock)
+    try:
+        yield
+    finally:
+        _limits.deadline = before
+
+
+def _left():
+    """Seconds left before the current deadline, or None."""
+    limit = getattr(_limits, 'deadline', None)
+    if limit is None:
+        return None
+    when, clock = limit
+    return when - clock()
+
+
+def request_timeout(adapter):
+    """The seconds to wait for an answer: api_timeout, else the default."""
+    timeout = getattr(getattr(adapter, 'session', None), 'timeout', None)
+    try:
+        timeout = float(timeout) if timeout else DEFAULT_REQUEST_TIMEOUT
+    except (TypeError, ValueError):
+        timeout = DEFAULT_REQUEST_TIMEOUT
+    left = _left()
+    if left is not None:
+        timeout = max(1.0, min(timeout, left))
+    return timeout
 
 
 def _at_least(value, minimum):
@@ -60,26 +110,85 @@ def retry_settings(adapter, method):
     }
 
 
-def request(adapter, method, url, **kwargs):
+def _retry_after(resp):
+    try:
+        return float(resp.headers.get('Retry-After'))
+    except (TypeError, ValueError):
+        return None
+
+
+def request(adapter, method, url, sleep=time.sleep, **kwargs):
     """Send one request; return the response or raise ``CloudError``.
 
     ``raise_exc=False`` keeps keystoneauth from turning the answer into
-    its own exception, so the cloud's codes reach the user.  Retries
-    follow :func:`retry_settings` unless the caller overrides them.
-    Connection problems raise keystoneauth's exceptions
-    (``errors.CONNECTION_ERRORS``).  Every write is logged (``-v``).
+    its own exception, so the cloud's codes reach the user.  Connection
+    retries follow :func:`retry_settings`; retries after an error answer
+    are done here, so that a ``Retry-After`` beyond
+    :data:`MAX_RETRY_AFTER` or beyond the deadline ends the request at
+    once.  Every request waits at most :func:`request_timeout` for its
+    answer.  Connection problems raise keystoneauth's exceptions
+    (``errors.CONNECTION_ERRORS``), with ``waited`` set to that timeout.
+    A 2xx whose body is an error object (OTC's flow control answers
+    ``Common.0024`` with HTTP 202) raises ``CloudError`` too: it is no
+    acceptance.  Every write is logged (``-v``).
     """
-    for key, value in retry_settings(adapter, method).items():
+    settings = retry_settings(adapter, method)
+    status_retries = settings.pop('status_code_retries')
+    codes = settings.pop('retriable_status_codes', ())
+    for key, value in settings.items():
         kwargs.setdefault(key, value)
+    kwargs['status_code_retries'] = 0
+    if _left() is not None:
+        # Under a deadline the waiting loop looks again itself; a retry
+        # here would stretch one look beyond the deadline.
+        kwargs['connect_retries'] = 0
     if method.upper() not in SAFE_METHODS:
         extra = [str(kwargs[k]) for k in ('params', 'json') if kwargs.get(k)]
         LOG.info('Sending %s %s%s (once; a write is never retried)',
                  method.upper(), url, ''.join(' ' + e for e in extra))
-    resp = adapter.request(url, method, raise_exc=False, **kwargs)
+    delay = FIRST_RETRY_DELAY
+    while True:
+        timeout = request_timeout(adapter)
+        try:
+            resp = adapter.request(url, method, raise_exc=False,
+                                   timeout=timeout, **kwargs)
+        except errors.CONNECTION_ERRORS as e:
+            e.waited = timeout
+            raise
+        if resp.status_code not in codes or status_retries <= 0:
+            break
+        wanted = _retry_after(resp)
+        pause = delay if wanted is None else wanted
+        left = _left()
+        if wanted is not None and (
+                wanted > MAX_RETRY_AFTER or
+                (left is not None and wanted >= left)):
+            raise errors.error_from(resp, retry_after=wanted)
+        if left is not None and pause >= left:
+            break
+        LOG.warning('Retriable status code %s. Retrying in %.1fs. %s '
+                    'retries left', resp.status_code, pause, status_retries)
+        sleep(pause)
+        status_retries -= 1
+        delay *= 2
     if resp.status_code >= 400:
         raise errors.error_from(resp)
+    flow = errors.error_in_success(resp)
+    if flow is not None:
+        raise flow
     return resp
 
 
 def get_json(adapter, url, **kwargs):
-    return request(adapter, 'GET', url, **kwargs).json()
+    """The JSON object a GET answers; ``BrokenAnswer`` if it is none."""
+    resp = request(adapter, 'GET', url, **kwargs)
+    return errors.json_object(resp, 'GET %s' % url)
+
+
+def field(body, key, request):
+    """``body[key]`` as a JSON object; ``BrokenAnswer`` if missing."""
+    value = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(value, dict):
+        raise errors.BrokenAnswer(
+            200, 'The answer to %s has no %r object' % (request, key))
+    return value

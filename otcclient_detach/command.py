@@ -9,8 +9,47 @@ from osc_lib.command import command
 from osc_lib import exceptions
 
 EXIT_REFUSED = 1
+EXIT_INTERRUPTED = 130
 DEFAULT_TIMEOUT = 300
 REPORT_COLUMNS = ('Volume', 'Rule', 'Verdict', 'Detail')
+#: Signals that end the command like Ctrl-C does (exit 128 + number).
+STOP_SIGNALS = ('SIGTERM', 'SIGHUP')
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: handled like Ctrl-C, with its own exit status."""
+
+    def __init__(self, signum):
+        super(Interrupted, self).__init__(signum)
+        self.exit_status = 128 + signum
+
+
+def _interrupt(signum, frame):
+    raise Interrupted(signum)
+
+
+def handle_stop_signals():
+    """Make SIGTERM and SIGHUP interrupt like Ctrl-C; return the old ones.
+
+    Only the main thread may set handlers (an embedding program's worker
+    thread keeps its own).
+    """
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for name in STOP_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is not None:
+            previous[number] = signal.signal(number, _interrupt)
+    return previous
+
+
+def restore_signals(previous):
+    import signal
+    for number, handler in previous.items():
+        signal.signal(number, handler)
 
 
 def positive_int(text):
@@ -32,7 +71,13 @@ def conflict(args):
     """
     waits = args.wait or args.stop_server or args.api == 'native' or \
         args.snapshot
+    formatted = getattr(args, 'formatter', 'table') not in (None, 'table') \
+        or getattr(args, 'columns', None)
     conflicts = [
+        (formatted and not args.dry_run,
+         '-f/--format and -c/--column shape the report of --dry-run; '
+         'without --dry-run the command prints no report: add --dry-run, '
+         'or drop -f/-c'),
         (args.dry_run and args.stop_server,
          '--dry-run changes nothing, so it stops no server; drop '
          '--stop-server (the report judges a running ECS as the stopped '
@@ -140,14 +185,32 @@ class DetachVolume(command.Lister):
     def produce_output(self, parsed_args, column_names, data):
         # Like OSC's other remove commands, a detach prints nothing; only
         # --dry-run has a report.
-        if column_names:
-            return super(DetachVolume, self).produce_output(
+        if not column_names:
+            return 0
+        try:
+            result = super(DetachVolume, self).produce_output(
                 parsed_args, column_names, data)
-        return 0
+            getattr(self.app.stdout, 'flush', lambda: None)()
+        except BrokenPipeError:
+            # The reader went away (| head): end quietly.
+            _silence(self.app.stdout)
+            return 0
+        return result
 
     def run(self, parsed_args):
         self._status = 0
-        super(DetachVolume, self).run(parsed_args)
+        self._operation = None
+        previous = handle_stop_signals()
+        try:
+            super(DetachVolume, self).run(parsed_args)
+        except KeyboardInterrupt as e:
+            # Before any DELETE (the operation tells its own).
+            from otcclient_detach import render
+            self.app.stderr.write(render.fill(
+                'Interrupted: nothing was detached.') + '\n')
+            return getattr(e, 'exit_status', EXIT_INTERRUPTED)
+        finally:
+            restore_signals(previous)
         return self._status
 
     def take_action(self, parsed_args):
@@ -159,17 +222,19 @@ class DetachVolume(command.Lister):
         if parsed_args.timeout is None:
             parsed_args.timeout = DEFAULT_TIMEOUT
         self._operation = None
+        from otcclient_detach import render
         try:
             return self._detach(parsed_args)
-        except exceptions.CommandError:
-            raise
+        except exceptions.CommandError as e:
+            # Wrapped like a refusal, names from the cloud escaped.
+            raise exceptions.CommandError(render.fill(str(e)))
         except Exception as e:
             message = errors.failure_message(
                 e, osc_adapter.auth_url(self.app),
                 sent=getattr(self._operation, 'sent', False))
             if message is None:
                 raise
-            raise exceptions.CommandError(message)
+            raise exceptions.CommandError(render.fill(message))
 
     def _detach(self, parsed_args):
         from otcclient_detach import facts
@@ -236,3 +301,14 @@ class DetachVolume(command.Lister):
             options, stderr)
         self._status = self._operation.run()
         return (), ()
+
+
+def _silence(stream):
+    """Point ``stream``'s file at /dev/null: its last flush cannot fail."""
+    import os
+    try:
+        fileno = stream.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fileno)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (a test's buffer): nothing to flush

@@ -75,9 +75,10 @@ def detach_native(ecs, server_id, volume_id, force=False):
     try:
         return resp.json()['job_id']
     except (ValueError, KeyError, TypeError):
-        raise errors.CloudError(resp.status_code,
-                                'the cloud accepted the detach but sent no '
-                                'job_id')
+        # Judged like a lost answer: the attachment list tells.
+        raise errors.BrokenAnswer(resp.status_code,
+                                  'the cloud answered %s to the DELETE '
+                                  'without a job_id' % resp.status_code)
 
 
 def job_status(ecs, job_id):

@@ -46,6 +46,8 @@ class CloudError(Exception):
     """An error answer from the cloud, with OTC's codes picked out."""
 
     def __init__(self, status, message, code=None, errno=None):
+        #: A 2xx whose body is an error object (error_in_success).
+        self.in_success = False
         self.status = status
         self.message = message
         self.code = code
@@ -70,11 +72,73 @@ class CloudError(Exception):
 FAILURES = (CloudError,) + CONNECTION_ERRORS
 
 
-def error_from(resp):
+class BrokenAnswer(CloudError):
+    """An answer the command cannot use: not JSON, or missing its fields.
+
+    Judged like a 5xx: it says nothing definite about the request.
+    """
+
+    def describe(self):
+        return self.message
+
+
+def _kind_of(resp):
+    """What a body that is no JSON object is: 'HTML', 'null', 'a list'."""
+    text = (getattr(resp, 'text', '') or '').lstrip()
+    if not text:
+        return 'an empty body'
+    if text.startswith('<'):
+        return 'HTML'
+    try:
+        body = resp.json()
+    except ValueError:
+        return 'no JSON'
+    if body is None:
+        return 'null'
+    return {list: 'a list', str: 'a string', bool: 'a boolean'}.get(
+        type(body), 'a number')
+
+
+def json_object(resp, request):
+    """The JSON object of a 2xx answer; :class:`BrokenAnswer` if none."""
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        return body
+    raise BrokenAnswer(resp.status_code, (
+        'The cloud answered %s to %s with %s instead of a JSON object' % (
+            resp.status_code, request, _kind_of(resp))))
+
+
+def error_in_success(resp):
+    """A :class:`CloudError` for a 2xx whose body is an error object.
+
+    OTC's flow control answers ``{"error": {"code": "Common.0024",
+    "message": "Flow limit exceeded."}}`` with HTTP 202: nothing was
+    done.  None for any other answer.
+    """
+    try:
+        body = resp.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or list(body) != ['error']:
+        return None
+    inner = body['error']
+    if not isinstance(inner, dict) or not inner.get('code'):
+        return None
+    error = error_from(resp)
+    error.in_success = True
+    return error
+
+
+def error_from(resp, retry_after=None):
     """Build a :class:`CloudError` from a nova-, OTC- or keystone-style body.
 
     Nova: ``{"conflictingRequest": {"code", "message", "custom_errno"}}``;
-    OTC: ``{"error": {"code": "Ecs.0100", "message"}}``.
+    OTC: ``{"error": {"code": "Ecs.0100", "message"}}``.  ``retry_after``:
+    the cloud asked to retry after that many seconds, too long to wait.
     """
     message, code, errno = None, None, None
     try:
@@ -94,11 +158,10 @@ def error_from(resp):
             'no message'
     if code == resp.status_code:
         code = None
+    if retry_after is not None:
+        message = '%s; the cloud asks to retry in %d s, longer than the ' \
+                  'command waits' % (message.rstrip('.'), retry_after)
     return CloudError(resp.status_code, message, code=code, errno=errno)
-
-
-#: What a request may raise besides a programming error.
-FAILURES = (CloudError,) + CONNECTION_ERRORS
 
 
 def is_ambiguous(error):
@@ -108,6 +171,8 @@ def is_ambiguous(error):
     about the request; a 4xx (other than 408 and 429) is the cloud's
     refusal, so nothing was changed.
     """
+    if isinstance(error, BrokenAnswer):
+        return True
     if isinstance(error, CloudError):
         return error.status >= 500 or error.status in (408, 429)
     return isinstance(error, CONNECTION_ERRORS)
@@ -202,6 +267,9 @@ def reason_of(error):
             _found(error, ssl.SSLError) is not None:
         return _tls_reason(error)
     if isinstance(error, ks_exceptions.ConnectTimeout):
+        waited = getattr(error, 'waited', None)
+        if waited:
+            return 'no answer within %d s' % waited
         return 'timed out'
     if _found(error, http.client.RemoteDisconnected) is not None:
         return 'the cloud closed the connection without answering'

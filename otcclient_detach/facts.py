@@ -14,6 +14,7 @@ from osc_lib import exceptions
 from otcclient_detach import cloud
 from otcclient_detach import errors
 from otcclient_detach import model
+from otcclient_detach import render
 
 LOG = logging.getLogger(__name__)
 
@@ -26,11 +27,13 @@ MAX_NAMED_SERVERS = 3
 
 #: Longest name or ID repeated in a message; longer ones are cut.
 SHOWN_LENGTH = 64
+#: Pages of a list followed at most (nova and cinder give 1000 a page).
+MAX_PAGES = 100
 
 
 def shown(text):
     """``text`` for a message: control characters escaped, cut if long."""
-    text = ''.join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    text = render.escape(text)
     if len(text) > SHOWN_LENGTH:
         text = '%s... (%d characters)' % (text[:SHOWN_LENGTH - 3], len(text))
     return text
@@ -44,7 +47,16 @@ def looks_like_id(value):
     return True
 
 
+def _checked(body, what):
+    """``body`` if it is an object with an ID; BrokenAnswer otherwise."""
+    if not isinstance(body, dict) or not isinstance(body.get('id'), str):
+        raise errors.BrokenAnswer(
+            200, 'The cloud listed a %s without an ID' % what)
+    return body
+
+
 def _server_from(body):
+    body = _checked(body, 'server')
     return model.Server(
         id=body['id'],
         name=body.get('name'),
@@ -59,10 +71,11 @@ def _server_from(body):
 
 
 def _volume_from(body):
+    body = _checked(body, 'volume')
     attachments = [
         model.Attachment(server_id=a.get('server_id'),
                          device=a.get('device'))
-        for a in body.get('attachments') or []]
+        for a in body.get('attachments') or [] if isinstance(a, dict)]
     return model.Volume(
         id=body['id'],
         name=body.get('name'),
@@ -147,7 +160,9 @@ class Gatherer(object):
                                           % kind.capitalize())
         if looks_like_id(name_or_id):
             try:
-                return by_id(name_or_id)
+                # The cloud's IDs are lower case; an ID typed in upper
+                # case names the same resource.
+                return by_id(name_or_id.lower())
             except errors.CloudError as e:
                 if e.status not in (400, 404):
                     raise
@@ -163,40 +178,73 @@ class Gatherer(object):
                               ', '.join(sorted(m.id for m in matches))))
         return matches[0]
 
+    def _listing(self, adapter, url, collection, params, **kwargs):
+        """Every item of a paged list, following ``<collection>_links``."""
+        items, seen = [], set()
+        for _ in range(MAX_PAGES):
+            body = cloud.get_json(adapter, url, params=params, **kwargs)
+            page = body.get(collection)
+            if not isinstance(page, list):
+                raise errors.BrokenAnswer(200, (
+                    'The answer to GET %s has no list of %s' % (
+                        url, collection)))
+            items.extend(page)
+            links = body.get(collection + '_links') or []
+            nexts = [link.get('href') for link in links
+                     if isinstance(link, dict) and link.get('rel') == 'next']
+            if not nexts or not nexts[0] or nexts[0] in seen or not page:
+                return items
+            # The next link repeats the query, with the marker.
+            url, params = nexts[0], None
+            seen.add(url)
+        raise errors.BrokenAnswer(200, (
+            'The list of %s goes on beyond %d pages' % (collection,
+                                                        MAX_PAGES)))
+
     def server(self, name_or_id):
         def by_name(name):
-            body = cloud.get_json(self.compute, '/servers/detail',
-                                  params={'name': name},
-                                  microversion=self.microversion)
-            return [_server_from(s) for s in body.get('servers', [])]
+            # Nova's name filter is a regular expression: ask for exactly
+            # this name (escaped, anchored); _find still compares.
+            servers = self._listing(
+                self.compute, '/servers/detail', 'servers',
+                {'name': '^%s$' % re.escape(name)},
+                microversion=self.microversion)
+            return [_server_from(s) for s in servers]
 
         return self._find('server', name_or_id, self.server_by_id, by_name)
 
     def server_by_id(self, server_id):
-        return _server_from(cloud.get_json(
-            self.compute, '/servers/%s' % server_id,
-            microversion=self.microversion)['server'])
+        url = '/servers/%s' % server_id
+        return _server_from(cloud.field(cloud.get_json(
+            self.compute, url, microversion=self.microversion), 'server',
+            'GET %s' % url))
 
     def volume(self, name_or_id):
         def by_id(volume_id):
             return self.volume_by_id(volume_id)
 
         def by_name(name):
-            body = cloud.get_json(self.block_storage, '/volumes/detail',
-                                  params={'name': name})
-            return [_volume_from(v) for v in body.get('volumes', [])]
+            volumes = self._listing(self.block_storage, '/volumes/detail',
+                                    'volumes', {'name': name})
+            return [_volume_from(v) for v in volumes]
 
         return self._find('volume', name_or_id, by_id, by_name)
 
     def volume_by_id(self, volume_id):
-        return _volume_from(cloud.get_json(
-            self.block_storage, '/volumes/%s' % volume_id)['volume'])
+        url = '/volumes/%s' % volume_id
+        return _volume_from(cloud.field(cloud.get_json(
+            self.block_storage, url), 'volume', 'GET %s' % url))
 
     def attachments(self, server_id):
         """The server's attachments as nova lists them (device, volumeId)."""
-        body = cloud.get_json(
-            self.compute, '/servers/%s/os-volume_attachments' % server_id)
-        return body.get('volumeAttachments', [])
+        url = '/servers/%s/os-volume_attachments' % server_id
+        listed = cloud.get_json(self.compute, url).get('volumeAttachments')
+        if not isinstance(listed, list) or not all(
+                isinstance(a, dict) for a in listed):
+            raise errors.BrokenAnswer(200, (
+                'The answer to GET %s has no list of volumeAttachments'
+                % url))
+        return listed
 
     def _system_volume_id(self, server):
         """The system disk's volume ID by documented facts, else None.

@@ -16,6 +16,7 @@ import concurrent.futures
 import dataclasses
 import functools
 import logging
+import threading
 import typing
 
 from otcclient_detach import detach
@@ -125,6 +126,9 @@ AFTER_FAILED_DETACH = {
         False, '{said}; the volume is still attached (status {status}) for '
                'now, but the cloud may still carry the DELETE out: check it '
                'with {check} before running the command again'),
+    ('flow control', 'attached'): (
+        False, '{said}; the volume is still attached (status {status}): '
+               'nothing was detached. Run the command again in a minute'),
     ('refused', 'gone'): (
         False, '{said}. Meanwhile it is not attached any more: someone else '
                'detached it meanwhile (its status is {status} now)'),
@@ -197,15 +201,25 @@ class Operation(object):
         self.failures = {}
         #: --start-server could not start the server again.
         self.start_failed = False
-        self.sent = False
+        #: Volumes whose DELETE went on the wire (it may detach them).
+        self.on_wire = []
+        #: Set on Ctrl-C: no further DELETE leaves.
+        self.cancelled = threading.Event()
         #: os-stop sent by this command; os-start sent by it.
         self.stopped = False
         self.started = False
+        #: The power step that did not get there within --timeout.
+        self.timed_out = None
         self._time = {}
         if clock:
             self._time['clock'] = clock
         if sleep:
             self._time['sleep'] = sleep
+
+    @property
+    def sent(self):
+        """Whether a DELETE was sent (so something may detach)."""
+        return bool(self.on_wire)
 
     def say(self, text):
         """Tell the user, wrapped like the refusals."""
@@ -227,21 +241,31 @@ class Operation(object):
     def run(self):
         try:
             return self._run()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
+            self.cancelled.set()
             self.progress.done()
-            if self.sent:
-                self.say('Interrupted: stopped waiting. The detach goes on '
-                         'in the cloud; check it with %s.' %
-                         self.check_command())
-            else:
-                self.say('Interrupted: nothing was detached.')
+            self.say(self._interrupted())
             if self.options.start_server and self.stopped and \
                     not self.started:
                 self.say("Server %s was stopped by this command and stays "
                          "stopped (SHUTOFF or on its way): it was not started "
                          "again; start it with 'openstack server start %s'." %
                          (self.server.label, self.server.label))
-            return EXIT_INTERRUPTED
+            return getattr(e, 'exit_status', EXIT_INTERRUPTED)
+
+    def _interrupted(self):
+        """What Ctrl-C (or SIGTERM, SIGHUP) leaves behind, in words."""
+        if not self.sent:
+            return 'Interrupted: nothing was detached.'
+        sent = [v.label for v in self.volumes if v in self.on_wire]
+        unsent = [v.label for v in self.volumes if v not in self.on_wire]
+        text = 'Interrupted: stopped waiting. The detach goes on in the ' \
+               'cloud for %s %s (sent); check it with %s.' % (
+                   'volume' if len(sent) == 1 else 'volumes',
+                   ', '.join(sent), self.check_command())
+        if unsent:
+            text += ' Not sent (still attached): %s.' % ', '.join(unsent)
+        return text
 
     def _run(self):
         was_running = self.server.status == model.ACTIVE
@@ -320,7 +344,26 @@ class Operation(object):
                 self.server.label, self.server.status))
             return True
         self.stopped = True
-        return self._power(STOP)
+        if self._power(STOP):
+            return True
+        if self.timed_out is not STOP:
+            return False
+        label = self.server.label
+        self.say("Server %s was running before: should it stop after all, "
+                 "start it again with 'openstack server start %s'.%s" % (
+                     label, label, ' --start-server did not start it: '
+                     'nothing was detached, so the command ended here.'
+                     if self.options.start_server else ''))
+        return False
+
+    def _state_now(self):
+        """The server's status now, for a message ('ACTIVE, task ...')."""
+        try:
+            return describe_server(
+                self.gatherer.server_by_id(self.server.id))
+        except Exception as e:
+            return 'unknown: reading it again failed (%s)' % (
+                errors.what_happened(e))
 
     def _start(self):
         self.started = True
@@ -344,9 +387,11 @@ class Operation(object):
                                     step.target, self.poller(),
                                     self.progress)
         except wait.Timeout:
+            self.timed_out = step
             return self._power_failed(
                 step, 'Server %s did not %s within %d s' % (
-                    label, step.missed, self.options.timeout))
+                    label, step.missed, self.options.timeout),
+                now=self._state_now())
         except wait.WentWrong:
             return self._power_failed(
                 step, 'Server %s went to status ERROR while %s' % (
@@ -358,10 +403,11 @@ class Operation(object):
         self.say(step.reached % label)
         return True
 
-    def _power_failed(self, step, what):
+    def _power_failed(self, step, what, now=None):
         """Tell what went wrong with os-stop / os-start; return False."""
-        self.say("%s%s. Check it with 'openstack server show %s'." % (
+        self.say("%s%s.%s Check it with 'openstack server show %s'." % (
             what, '; ' + step.consequence if step.consequence else '',
+            ' The server is %s now.' % now if now else '',
             self.server.label))
         return False
 
@@ -402,6 +448,9 @@ class Operation(object):
 
     def _send_one(self, volume):
         """Send one DELETE; on failure, find out what became of it."""
+        if self.cancelled.is_set():
+            return Sent(volume, False, reason='not sent (interrupted)')
+        self.on_wire.append(volume)
         try:
             if self.options.api == detach.NATIVE:
                 job_id = detach.detach_native(
@@ -431,6 +480,9 @@ class Operation(object):
             said_kind = ('in flight' if errors.may_still_happen(error)
                          else 'no answer')
             said = errors.what_happened(error, 'the DELETE')
+        elif getattr(error, 'in_success', False):
+            # A 2xx with an error body: the request was turned away.
+            said_kind, said = 'flow control', 'the cloud answered %s' % error
         else:
             said_kind, said = 'refused', 'the cloud refused: %s' % error
         words = {'said': said, 'label': volume.label, 'status': None,
@@ -449,7 +501,8 @@ class Operation(object):
         LOG.info('Volume %s: the DELETE failed (%s); read again, it is %s',
                  volume.label, said_kind, shows)
         if (said_kind, shows) not in AFTER_FAILED_DETACH:
-            said_kind = 'no answer'
+            said_kind = 'refused' if said_kind == 'flow control' \
+                else 'no answer'
         if (said_kind, shows) == ('refused', 'attached'):
             # Say whether someone else changed the server first.
             changed = self._server_changed()
@@ -488,8 +541,8 @@ class Operation(object):
             self._native()  # resolve once, before the threads
         results = {}
         workers = min(MAX_PARALLEL, len(self.volumes))
-        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            self.sent = True
+        pool = concurrent.futures.ThreadPoolExecutor(workers)
+        try:
             futures = {pool.submit(self._send_one, v): v
                        for v in self.volumes}
             for future in concurrent.futures.as_completed(futures):
@@ -500,6 +553,12 @@ class Operation(object):
                     results[volume.id] = Sent(volume, False, reason=(
                         'unexpected error: %s; check it with %s' % (
                             e, self.check_command(volume))))
+        except KeyboardInterrupt:
+            # DELETEs on the wire cannot be called back; the rest stay.
+            self.cancelled.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
         accepted = []
         for volume in self.volumes:
             result = results[volume.id]
@@ -559,9 +618,10 @@ class Operation(object):
                            'it with %s' % (status, self.check_command(
                                volume)))
             else:
-                self._fail(volume, 'timed out after %d s waiting for it to '
-                           'leave the server; the detach may still '
-                           'complete: check it with %s' % (
+                self._fail(volume, 'the detach was accepted, but it timed '
+                           'out after %d s waiting for it to leave the '
+                           'server; the detach may still complete: check '
+                           'it with %s' % (
                                self.options.timeout,
                                self.check_command(volume)))
 

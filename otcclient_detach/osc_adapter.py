@@ -19,6 +19,7 @@ reason when an upgrade changes it:
 import logging
 import time
 
+from otcclient_detach import cloud
 from otcclient_detach import errors
 
 LOG = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def connect(command, sleep=time.sleep):
     while True:
         try:
             prepare(command)
+            bound_requests(getattr(manager, 'session', None))
             return manager.sdk_connection
         except Exception as e:
             kind, retry_after = errors.transient_auth_failure(e)
@@ -56,6 +58,17 @@ def connect(command, sleep=time.sleep):
                      errors.what_happened(e, 'the token request'))
             sleep(retry_after if retry_after is not None else delay[kind])
             delay[kind] *= 2
+
+
+def bound_requests(session):
+    """Give the CLI's session the default request timeout if it has none.
+
+    ``api_timeout`` in clouds.yaml becomes the keystoneauth session's
+    ``timeout``; without it every request could wait for ever.  The
+    SDK's own requests (version discovery) go through this session too.
+    """
+    if session is not None and getattr(session, 'timeout', 0) is None:
+        session.timeout = cloud.DEFAULT_REQUEST_TIMEOUT
 
 
 def auth_url(app):

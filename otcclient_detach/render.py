@@ -20,7 +20,19 @@ USAGE = ('%(prog)s [-h] [--dry-run] [--force] [--wait]\n'
 
 EXIT_STATUS = ('Exit status: 0 detached (or, with --dry-run, would be; '
                'without --wait: accepted by the cloud); 1 refused or '
-               'failed; 2 usage error.')
+               'failed; 2 usage error; 130 interrupted (Ctrl-C), 129 and '
+               '143 after SIGHUP and SIGTERM (what was sent is told).')
+
+
+def escape(text):
+    """``text`` with control characters shown escaped (ESC as \\x1b).
+
+    Names and messages from the cloud are data: every line the command
+    prints goes through here, so none can move the cursor, ring the bell
+    or rewrite the terminal.
+    """
+    return ''.join(c if c.isprintable() else repr(c)[1:-1]
+                   for c in str(text))
 
 
 #: What the options add to the rules (issue #8), for --help.
@@ -37,7 +49,7 @@ BEYOND_THE_TABLE = (
 
 def wrap(text, indent='', width=WIDTH):
     """``text`` as lines of at most ``width``, continuations indented."""
-    return textwrap.wrap(text, width, initial_indent=indent,
+    return textwrap.wrap(escape(text), width, initial_indent=indent,
                          subsequent_indent=indent + '    ',
                          break_on_hyphens=False, break_long_words=False)
 
@@ -162,5 +174,6 @@ def report_rows(gathered, findings, snapshot=False):
             detail = f.message
             if f.advice and f.verdict in (rules.REFUSE, rules.FORCED):
                 detail += '. Way out: %s' % f.advice
-            rows.append((fact.volume.label, f.rule, f.verdict, detail))
+            rows.append(tuple(escape(cell) for cell in (
+                fact.volume.label, f.rule, f.verdict, detail)))
     return rows

@@ -11,6 +11,7 @@ attachment kept.
 
 import time
 
+from otcclient_detach import cloud
 from otcclient_detach import errors
 from otcclient_detach import render
 
@@ -75,6 +76,17 @@ class Poller(object):
             interval = min(interval * BACKOFF, MAX_INTERVAL)
 
 
+def _bounded(poller):
+    """The poller's looks, each under its deadline (cloud.deadline).
+
+    No request of a look waits, nor retries, beyond the deadline: a
+    hanging cloud or a long Retry-After cannot stretch --timeout.
+    """
+    for look in poller:
+        with cloud.deadline(poller.deadline, poller.clock):
+            yield look
+
+
 class Progress(object):
     """One self-rewriting line on a terminal; nothing otherwise."""
 
@@ -85,7 +97,7 @@ class Progress(object):
 
     def show(self, text):
         if self.enabled:
-            self.stream.write('\r%-78s' % text[:78])
+            self.stream.write('\r%-78s' % render.escape(text)[:78])
             self.stream.flush()
             self.shown = True
 
@@ -103,7 +115,7 @@ def wait_detached(gatherer, server, volume_ids, poller, progress=None):
     """
     pending = {vid: {'detaching': False, 'in_use': 0} for vid in volume_ids}
     outcomes = {}
-    for _ in poller:
+    for _ in _bounded(poller):
         try:
             listed = {a.get('volumeId')
                       for a in gatherer.attachments(server.id)}
@@ -150,7 +162,7 @@ def _judge(volume, server, seen):
 
 def wait_server_status(gatherer, server_id, status, poller, progress=None):
     """Wait until the server has ``status`` and no task; return it."""
-    for _ in poller:
+    for _ in _bounded(poller):
         try:
             server = gatherer.server_by_id(server_id)
         except Exception as e:
@@ -187,7 +199,7 @@ def wait_jobs(job_status, job_ids, poller, progress=None):
     """
     pending = list(job_ids)
     outcomes = {}
-    for _ in poller:
+    for _ in _bounded(poller):
         for job_id in list(pending):
             try:
                 status, body = job_status(job_id)

@@ -160,6 +160,19 @@ def run_in_process(argv, env):
     return returncode, stdout.getvalue(), stderr.getvalue()
 
 
+def last_message(stderr):
+    """The last message on ``stderr``, its wrapped lines joined again.
+
+    Messages are wrapped at 79 columns with continuation lines indented
+    by four spaces (render.wrap).
+    """
+    lines = stderr.rstrip('\n').splitlines()
+    start = len(lines) - 1
+    while start > 0 and lines[start].startswith('    '):
+        start -= 1
+    return ' '.join(line.strip() for line in lines[start:])
+
+
 class SimulatorTestCase(testtools.TestCase):
     #: A scenario file or dict; None is the built-in demo.
     scenario = None

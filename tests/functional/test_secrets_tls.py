@@ -192,7 +192,7 @@ class TestServerCertificate(base.SimulatorTestCase):
             "--os-cacert, OS_CACERT), or turn verification off with "
             "'insecure: true' (--insecure; not recommended). Nothing was "
             "detached." % self.sim.auth_url,
-            result.stderr.splitlines()[-1])
+            base.last_message(result.stderr))
         # The handshake failed: not one request reached the cloud.
         self.assertEqual([], self.sim.requests)
         self.assertEqual('in-use', self.sim.volume('web-data-1')['status'])
@@ -254,7 +254,7 @@ class TestClientCertificate(base.SimulatorTestCase):
         result = self.detach('web-linux', 'web-data-1', env=self.env(clouds))
         self.assertEqual(1, result.returncode, result)
         self.assertNoTraceback(result)
-        last = result.stderr.splitlines()[-1]
+        last = base.last_message(result.stderr)
         self.assertTrue(last.startswith(
             'Cannot connect securely to the cloud at %s (auth_url): TLS '
             'handshake failed' % self.sim.auth_url), last)

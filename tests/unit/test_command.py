@@ -209,7 +209,7 @@ class TestDetachDataDisk(DetachTestCase):
     def test_requests_by_names(self):
         self.run_command('web-1', 'data-1')
         self.assertEqual(
-            [('compute', 'GET', '/servers/detail', {'name': 'web-1'}),
+            [('compute', 'GET', '/servers/detail', {'name': r'^web\-1$'}),
              ('block-storage', 'GET', '/volumes/detail', {'name': 'data-1'}),
              # OTC's volumes_attached has no device: nova's attachment
              # list names the system disk (issue #8).
@@ -320,7 +320,7 @@ class TestSystemDisk(DetachTestCase):
         self.run_command('web-1', 'web-1-sys')
         # The system disk was the one named: its OS needs no more GETs.
         self.assertEqual(
-            [('compute', 'GET', '/servers/detail', {'name': 'web-1'}),
+            [('compute', 'GET', '/servers/detail', {'name': r'^web\-1$'}),
              ('block-storage', 'GET', '/volumes/detail',
               {'name': 'web-1-sys'})],
             self.cloud.sent())
@@ -337,7 +337,7 @@ class TestSystemDisk(DetachTestCase):
         self.assertEqual(0, status)
         self.assertDeleted(self.system)
         self.assertEqual(
-            [('compute', 'GET', '/servers/detail', {'name': 'web-1'}),
+            [('compute', 'GET', '/servers/detail', {'name': r'^web\-1$'}),
              ('block-storage', 'GET', '/volumes/detail',
               {'name': 'web-1-sys'}),
              ('compute', 'DELETE', self.attachment_url(self.system), None)],

@@ -7,6 +7,7 @@ a Disk from an ECS", Constraints, and IMS "External Image File Formats
 and Supported OSs".
 """
 
+import re
 from unittest import mock
 
 from keystoneauth1 import exceptions as ks_exceptions
@@ -89,7 +90,8 @@ class TestServerResolution(GathererTestCase):
         self.assertEqual(server['id'], found.id)
         self.assertEqual(
             [('compute', 'GET', '/servers/%s' % name, None),
-             ('compute', 'GET', '/servers/detail', {'name': name})],
+             ('compute', 'GET', '/servers/detail',
+              {'name': '^%s$' % re.escape(name)})],
             self.cloud.sent())
 
     def test_uuid_by_id_other_error_propagates(self):
@@ -105,7 +107,8 @@ class TestServerResolution(GathererTestCase):
         found = self.gatherer.server('web-1')
         self.assertEqual(server['id'], found.id)
         self.assertEqual(
-            [('compute', 'GET', '/servers/detail', {'name': 'web-1'})],
+            [('compute', 'GET', '/servers/detail',
+              {'name': r'^web\-1$'})],
             self.cloud.sent())
 
     def test_name_filter_is_exact_although_nova_matches_a_regex(self):
@@ -442,7 +445,8 @@ class TestGather(GathererTestCase):
         self.assertEqual(self.data1['id'], gathered[0].volume.id)
         self.assertEqual(fakes.LINUX_OS, gathered[0].os.version)
         self.assertEqual(
-            [('compute', 'GET', '/servers/detail', {'name': 'web-1'}),
+            [('compute', 'GET', '/servers/detail',
+              {'name': r'^web\-1$'}),
              ('block-storage', 'GET', '/volumes/detail',
               {'name': 'data-1'}),
              ('compute', 'GET', '/servers/%s/os-volume_attachments' %
@@ -466,7 +470,8 @@ class TestGather(GathererTestCase):
         gathered = self.gatherer.gather('web-1', ['web-1-sys', 'data-1'])
         self.assertEqual([None, None], [f.os for f in gathered])
         self.assertEqual(
-            [('compute', 'GET', '/servers/detail', {'name': 'web-1'}),
+            [('compute', 'GET', '/servers/detail',
+              {'name': r'^web\-1$'}),
              ('block-storage', 'GET', '/volumes/detail',
               {'name': 'web-1-sys'}),
              ('block-storage', 'GET', '/volumes/detail',

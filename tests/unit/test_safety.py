@@ -364,20 +364,38 @@ class TestRetryPolicy(SafetyTestCase):
             return fakes.response(200, {})
 
     def test_reads(self):
+        # Connection retries are keystoneauth's; retries after an error
+        # answer are cloud.request's own (so that Retry-After is capped).
         for configured, status, connect in ((None, 4, 3), (0, 4, 3),
                                             (2, 4, 3), (9, 9, 9)):
-            adapter = self.Adapter(status_code_retries=configured,
-                                   connect_retries=configured,
-                                   codes=[409] if configured else None)
-            cloud.get_json(adapter, '/servers/x')
-            kwargs = adapter.sent[0][1]
-            self.assertEqual(status, kwargs['status_code_retries'])
-            self.assertEqual(connect, kwargs['connect_retries'])
             codes = [429, 500, 502, 503, 504]
             if configured:
                 codes = sorted(codes + [409])
-            self.assertEqual(codes, kwargs['retriable_status_codes'])
-            self.assertFalse(kwargs['raise_exc'])
+            for answer in codes:
+                adapter = self.Adapter(status_code_retries=configured,
+                                       connect_retries=configured,
+                                       codes=[409] if configured else None)
+                adapter.request = self.answering(adapter, answer)
+                self.assertRaises(errors.CloudError, cloud.get_json,
+                                  adapter, '/servers/x',
+                                  sleep=lambda seconds: None)
+                self.assertEqual(1 + status, len(adapter.sent), answer)
+                kwargs = adapter.sent[0][1]
+                self.assertEqual(0, kwargs['status_code_retries'])
+                self.assertEqual(connect, kwargs['connect_retries'])
+                self.assertFalse(kwargs['raise_exc'])
+            adapter = self.Adapter(status_code_retries=configured)
+            adapter.request = self.answering(adapter, 400)
+            self.assertRaises(errors.CloudError, cloud.get_json, adapter,
+                              '/servers/x', sleep=lambda seconds: None)
+            self.assertEqual(1, len(adapter.sent))
+
+    @staticmethod
+    def answering(adapter, status):
+        def request(url, method, **kwargs):
+            adapter.sent.append((method, kwargs))
+            return fakes.response(status, {})
+        return request
 
     def test_writes_are_never_retried(self):
         adapter = self.Adapter(status_code_retries=9, connect_retries=9,
