@@ -9,8 +9,10 @@ let go: the cloud then rolls the volume back to ``in-use`` with the
 attachment kept.
 """
 
+import functools
 import time
 
+from otcclient_detach import concurrent_reads
 from otcclient_detach import errors
 from otcclient_detach import render
 
@@ -44,6 +46,10 @@ class WentWrong(Exception):
 class Poller(object):
     """When to look again: every second at first, backing off to 5 s.
 
+    The schedule follows the cloud: while the caller sees work under way
+    (a volume ``detaching``) it calls :meth:`steady` and the next look
+    comes a second later again, so the end of a detach is seen within
+    about a second; the looks back off only while nothing is happening.
     Looks are never less than a second apart: rather than a last hurried
     look just before the deadline, the wait ends a little early.
     ``immediate`` takes a first look at once (e.g. to see a volume
@@ -57,6 +63,11 @@ class Poller(object):
         self.immediate = immediate
         self.started = clock()
         self.deadline = self.started + timeout
+        self.interval = FIRST_INTERVAL
+
+    def steady(self):
+        """The cloud is at work: look again in a second, not later."""
+        self.interval = FIRST_INTERVAL
 
     @property
     def elapsed(self):
@@ -65,14 +76,16 @@ class Poller(object):
     def __iter__(self):
         if self.immediate:
             yield
-        interval = FIRST_INTERVAL
+        self.interval = FIRST_INTERVAL
         while True:
             remaining = self.deadline - self.clock()
             if remaining < FIRST_INTERVAL:
                 return
+            interval = self.interval
             self.sleep(min(interval, remaining))
+            # Backed off unless the look just taken calls steady().
+            self.interval = min(interval * BACKOFF, MAX_INTERVAL)
             yield
-            interval = min(interval * BACKOFF, MAX_INTERVAL)
 
 
 class Progress(object):
@@ -107,14 +120,20 @@ def wait_detached(gatherer, server, volume_ids, poller, progress=None):
         try:
             listed = {a.get('volumeId')
                       for a in gatherer.attachments(server.id)}
-            for vid in list(pending):
+            still = [vid for vid in pending if vid in listed]
+            for vid in pending:
                 if vid not in listed:
                     outcomes[vid] = (DETACHED, None)
-                    continue
-                verdict = _judge(gatherer.volume_by_id(vid), server,
-                                 pending[vid])
+            # One round trip for all of them, not one per volume.
+            volumes = concurrent_reads.run(
+                functools.partial(gatherer.volume_by_id, vid)
+                for vid in still)
+            for vid, volume in zip(still, volumes):
+                verdict = _judge(volume, server, pending[vid])
                 if verdict:
                     outcomes[vid] = verdict
+                elif volume.status == 'detaching':
+                    poller.steady()
         except Exception as e:
             if not errors.is_ambiguous(e):
                 raise
