@@ -275,25 +275,28 @@ class Gatherer(object):
             guess = copy.copy(self)
             guess._microversion = MAX_COMPUTE_MICROVERSION
 
-        def server_at_guess():
+        def captured(call, *args):
             try:
-                return guess.server(server_ref), None
-            except Exception as e:  # judged once discovery has answered
+                return call(*args), None
+            except Exception as e:  # raised below, the server's first
                 return None, e
 
-        calls = [functools.partial(self.volume, ref) for ref in volume_refs]
         if guess is None:
             found = concurrent_reads.run(
-                [functools.partial(self.server, server_ref)] + calls)
+                [functools.partial(self.server, server_ref)] +
+                [functools.partial(self.volume, ref) for ref in volume_refs])
             return found[0], found[1:]
         found = concurrent_reads.run(
-            [lambda: self.microversion, server_at_guess] + calls)
-        (server, error), volumes = found[1], found[2:]
+            [lambda: self.microversion,
+             functools.partial(captured, guess.server, server_ref)] +
+            [functools.partial(captured, self.volume, ref)
+             for ref in volume_refs])
         if self.microversion != MAX_COMPUTE_MICROVERSION:
-            server, error = self.server(server_ref), None
-        if error is not None:
-            raise error
-        return server, volumes
+            found[1] = (self.server(server_ref), None)
+        for _, error in found[1:]:
+            if error is not None:
+                raise error
+        return found[1][0], [volume for volume, _ in found[2:]]
 
     def gather(self, server_ref, volume_refs, stop_first=False):
         """Facts for detaching each of ``volume_refs`` from one server."""

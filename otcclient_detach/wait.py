@@ -50,10 +50,11 @@ class Poller(object):
     (a volume ``detaching``) it calls :meth:`steady` and the next look
     comes a second later again, so the end of a detach is seen within
     about a second; the looks back off only while nothing is happening.
-    Looks are never less than a second apart: rather than a last hurried
-    look just before the deadline, the wait ends a little early.
-    ``immediate`` takes a first look at once (e.g. to see a volume
-    ``detaching`` right after the DELETE), then goes on as usual.
+    Looks never start less than a second apart (a slow look is not
+    followed by a pause on top): rather than a last hurried look just
+    before the deadline, the wait ends a little early.  ``immediate``
+    takes a first look at once (e.g. to see a volume ``detaching`` right
+    after the DELETE), then goes on as usual.
     """
 
     def __init__(self, timeout, clock=time.monotonic, sleep=time.sleep,
@@ -74,16 +75,24 @@ class Poller(object):
         return self.clock() - self.started
 
     def __iter__(self):
+        # Intervals run from the start of one look to the start of the
+        # next, so the time a look takes (round trips) is not added to
+        # every interval.
+        last = self.clock()
         if self.immediate:
             yield
         self.interval = FIRST_INTERVAL
         while True:
-            remaining = self.deadline - self.clock()
+            now = self.clock()
+            remaining = self.deadline - now
             if remaining < FIRST_INTERVAL:
                 return
             interval = self.interval
-            self.sleep(min(interval, remaining))
-            # Backed off unless the look just taken calls steady().
+            pause = min(last + interval - now, remaining)
+            if pause > 0:
+                self.sleep(pause)
+            last = self.clock()
+            # Backed off unless the look about to be taken calls steady().
             self.interval = min(interval * BACKOFF, MAX_INTERVAL)
             yield
 
