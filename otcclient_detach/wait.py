@@ -19,6 +19,10 @@ from otcclient_detach import render
 FIRST_INTERVAL = 1.0
 MAX_INTERVAL = 5.0
 BACKOFF = 1.5
+#: How long looks stay a second apart while the cloud is at work: OTC
+#: detaches a disk in 2-10 s; one still detaching after that is stuck
+#: or slow, and the looks back off.
+STEADY_FOR = 12.0
 #: Polls that may see a volume still ``in-use`` and attached before the
 #: cloud has marked it ``detaching``; after that it counts as rolled back.
 #: (Nova marks the volume ``detaching`` before it answers the DELETE, so
@@ -49,7 +53,8 @@ class Poller(object):
     The schedule follows the cloud: while the caller sees work under way
     (a volume ``detaching``) it calls :meth:`steady` and the next look
     comes a second later again, so the end of a detach is seen within
-    about a second; the looks back off only while nothing is happening.
+    about a second; the looks back off while nothing is happening, and
+    after :data:`STEADY_FOR` seconds of work that has not ended.
     Looks never start less than a second apart (a slow look is not
     followed by a pause on top): rather than a last hurried look just
     before the deadline, the wait ends a little early.  ``immediate``
@@ -68,7 +73,8 @@ class Poller(object):
 
     def steady(self):
         """The cloud is at work: look again in a second, not later."""
-        self.interval = FIRST_INTERVAL
+        if self.elapsed < STEADY_FOR:
+            self.interval = FIRST_INTERVAL
 
     @property
     def elapsed(self):
