@@ -29,6 +29,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
+# The round-trip count the functional tests assert, reused here.
+from tests.functional.base import round_trips  # noqa: E402
+
 from otcclient_detach.simulator import cli as sim_cli  # noqa: E402
 from otcclient_detach.simulator import ids  # noqa: E402
 from otcclient_detach.simulator import scenario as sim_scenario  # noqa: E402
@@ -171,20 +174,6 @@ def cases():
              stock('web-linux', *data3, poll=True), 0),
         ]),
     ]
-
-
-def round_trips(requests):
-    """The longest chain of requests each sent after the last answered.
-
-    The sequential round trips on the critical path, from the
-    simulator's log (``started``/``finished`` of every request).
-    """
-    chain = {}
-    ordered = sorted(requests, key=lambda r: r['finished'])
-    for i, r in enumerate(ordered):
-        chain[i] = 1 + max([chain[j] for j in range(i)
-                            if ordered[j]['finished'] <= r['started']] or [0])
-    return max(chain.values() or [0])
 
 
 def latency_table(runs, latencies, tmpdir):
