@@ -264,16 +264,26 @@ class Gatherer(object):
         speaks it): when discovery agrees, that lookup stands and the
         round trip is saved; otherwise (an older cloud, the legacy /v2
         endpoint, discovery failed) the server is looked up again with
-        what discovery found, as before.
+        what discovery found, as before.  A failed server lookup is
+        reported before a failed volume lookup, whichever ended first.
         """
-        # Build the proxies here: the SDK creates one on first access,
-        # and two threads must not race to do so.
-        self.compute, self.block_storage
+        self.compute  # the SDK builds a proxy on first use: not in threads
         guess = None
         if self._microversion is None and re.search(
                 r'/v2\.1(/|$)', self.compute.get_endpoint() or ''):
             guess = copy.copy(self)
             guess._microversion = MAX_COMPUTE_MICROVERSION
+
+        def volumes():
+            # One thread builds the proxy (it may read the version
+            # document) before the lookups share it.
+            self.block_storage
+            return concurrent_reads.run(
+                functools.partial(self.volume, ref) for ref in volume_refs)
+
+        if guess is None:
+            return concurrent_reads.run(
+                [functools.partial(self.server, server_ref), volumes])
 
         def captured(call, *args):
             try:
@@ -281,22 +291,16 @@ class Gatherer(object):
             except Exception as e:  # raised below, the server's first
                 return None, e
 
-        if guess is None:
-            found = concurrent_reads.run(
-                [functools.partial(self.server, server_ref)] +
-                [functools.partial(self.volume, ref) for ref in volume_refs])
-            return found[0], found[1:]
-        found = concurrent_reads.run(
+        _, server, found = concurrent_reads.run(
             [lambda: self.microversion,
-             functools.partial(captured, guess.server, server_ref)] +
-            [functools.partial(captured, self.volume, ref)
-             for ref in volume_refs])
+             functools.partial(captured, guess.server, server_ref),
+             functools.partial(captured, volumes)])
         if self.microversion != MAX_COMPUTE_MICROVERSION:
-            found[1] = (self.server(server_ref), None)
-        for _, error in found[1:]:
+            server = (self.server(server_ref), None)
+        for _, error in (server, found):
             if error is not None:
                 raise error
-        return found[1][0], [volume for volume, _ in found[2:]]
+        return server[0], found[0]
 
     def gather(self, server_ref, volume_refs, stop_first=False):
         """Facts for detaching each of ``volume_refs`` from one server."""
