@@ -19,9 +19,10 @@ from otcclient_detach import render
 FIRST_INTERVAL = 1.0
 MAX_INTERVAL = 5.0
 BACKOFF = 1.5
-#: How long looks stay a second apart while the cloud is at work: OTC
-#: detaches a disk in 2-10 s; one still detaching after that is stuck
-#: or slow, and the looks back off.
+#: How long looks stay a second apart while the cloud is at work: a
+#: detach usually takes a few seconds (2-10 s in issue #13's target);
+#: one still detaching after that is slow or stuck, and the looks back
+#: off.
 STEADY_FOR = 12.0
 #: Polls that may see a volume still ``in-use`` and attached before the
 #: cloud has marked it ``detaching``; after that it counts as rolled back.
