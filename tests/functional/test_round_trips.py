@@ -6,6 +6,7 @@ side by side.  The assertions are counts from the log, never times.
 """
 
 from tests.functional import base
+import testtools
 import yaml
 
 #: Added to every request: long enough that requests sent side by side
@@ -83,3 +84,26 @@ class RoundTripTest(base.SimulatorTestCase):
         # Identity discovery, token, lookups, DELETE.
         self.assertEqual(4, base.round_trips(self.sim.requests),
                          self.sim.requests)
+
+
+class RoundTripCountTest(testtools.TestCase):
+    """base.round_trips on logs written by hand."""
+
+    def entry(self, started, finished):
+        return {'started': started, 'finished': finished}
+
+    def test_sequential_requests_each_count(self):
+        log = [self.entry(0, 1), self.entry(1, 2), self.entry(2.5, 3)]
+        self.assertEqual(3, base.round_trips(log))
+
+    def test_overlapping_requests_count_once(self):
+        log = [self.entry(0, 1), self.entry(1.1, 2), self.entry(1.2, 2.1),
+               self.entry(1.3, 1.9), self.entry(2.2, 3)]
+        self.assertEqual(3, base.round_trips(log))
+
+    def test_longest_chain_not_the_last_request(self):
+        # A long request beside a chain of three short ones.
+        log = [self.entry(0, 3), self.entry(0, 1), self.entry(1, 2),
+               self.entry(2, 3)]
+        self.assertEqual(3, base.round_trips(log))
+        self.assertEqual(0, base.round_trips([]))
