@@ -12,8 +12,8 @@ once, and its failure is judged by reading the state again.
 """
 
 import contextlib
+import contextvars
 import logging
-import threading
 import time
 
 from otcclient_detach import errors
@@ -39,7 +39,10 @@ MAX_RETRY_AFTER = 30.0
 #: The delay before the first retry of a read; it doubles each time.
 FIRST_RETRY_DELAY = 0.5
 
-_limits = threading.local()
+#: The deadline of the current wait, or None.  A context variable, so
+#: that reads run side by side (concurrent_reads) keep their caller's.
+_deadline = contextvars.ContextVar('otcclient_detach_deadline',
+                                   default=None)
 
 
 @contextlib.contextmanager
@@ -49,17 +52,16 @@ def deadline(when, clock=time.monotonic):
     ``when`` is a time of ``clock``; --wait sets it to its own deadline
     so that neither a slow answer nor a Retry-After outlasts --timeout.
     """
-    before = getattr(_limits, 'deadline', None)
-    _limits.deadline = (when, clock)
+    token = _deadline.set((when, clock))
     try:
         yield
     finally:
-        _limits.deadline = before
+        _deadline.reset(token)
 
 
 def _left():
     """Seconds left before the current deadline, or None."""
-    limit = getattr(_limits, 'deadline', None)
+    limit = _deadline.get()
     if limit is None:
         return None
     when, clock = limit

@@ -5,6 +5,8 @@ an ID first and then lists), a name that is not a UUID is listed at once,
 and the OS is asked for only when a rule needs it (a running ECS).
 """
 
+import copy
+import functools
 import logging
 import re
 import uuid
@@ -12,6 +14,7 @@ import uuid
 from osc_lib import exceptions
 
 from otcclient_detach import cloud
+from otcclient_detach import concurrent_reads
 from otcclient_detach import errors
 from otcclient_detach import model
 from otcclient_detach import render
@@ -382,9 +385,57 @@ class Gatherer(object):
                 continue  # the ID alone will do
             attachment.server_name = other.name
 
+    def _lookups(self, server_ref, volume_refs):
+        """The server and each volume, looked up side by side.
+
+        The compute microversion is discovered at the same time, and the
+        server is looked up with the highest one this client knows (OTC
+        speaks it): when discovery agrees, that lookup stands and the
+        round trip is saved; otherwise (an older cloud, the legacy /v2
+        endpoint, discovery failed) the server is looked up again with
+        what discovery found, as before.  A failed server lookup is
+        reported before a failed volume lookup, whichever ended first.
+        """
+        self.compute  # the SDK builds a proxy on first use: not in threads
+        guess = None
+        if self._microversion is None and re.search(
+                r'/v2\.1(/|$)', self.compute.get_endpoint() or ''):
+            guess = copy.copy(self)
+            guess._microversion = MAX_COMPUTE_MICROVERSION
+
+        def volumes():
+            # One thread builds the proxy (it may read the version
+            # document) before the lookups share it.
+            self.block_storage
+            return concurrent_reads.run(
+                functools.partial(self.volume, ref) for ref in volume_refs)
+
+        if guess is None:
+            return concurrent_reads.run(
+                [functools.partial(self.server, server_ref), volumes])
+
+        def captured(call, *args):
+            try:
+                return call(*args), None
+            except Exception as e:  # raised below, the server's first
+                return None, e
+
+        _, server, found = concurrent_reads.run(
+            [lambda: self.microversion,
+             functools.partial(captured, guess.server, server_ref),
+             functools.partial(captured, volumes)])
+        if self.microversion != MAX_COMPUTE_MICROVERSION:
+            server = (self.server(server_ref), None)
+        for _, error in (server, found):
+            if error is not None:
+                raise error
+        return server[0], found[0]
+
     def gather(self, server_ref, volume_refs, stop_first=False):
         """Facts for detaching each of ``volume_refs`` from one server."""
-        server = self.server(server_ref)
+        # The same argument twice is looked up once.
+        server, volumes = self._lookups(server_ref,
+                                        list(dict.fromkeys(volume_refs)))
         LOG.info('Server %s (%s): status %s, task_state %s, locked %s, '
                  'root_device_name %s (from the compute API, microversion '
                  '%s)', server.label, server.id, server.status,
@@ -397,9 +448,7 @@ class Gatherer(object):
         facts = []
         os_found = None
         seen = set()
-        # The same argument twice is looked up once.
-        for ref in dict.fromkeys(volume_refs):
-            volume = self.volume(ref)
+        for volume in volumes:
             if volume.id in seen:
                 continue
             seen.add(volume.id)

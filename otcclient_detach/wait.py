@@ -9,15 +9,22 @@ let go: the cloud then rolls the volume back to ``in-use`` with the
 attachment kept.
 """
 
+import functools
 import time
 
 from otcclient_detach import cloud
+from otcclient_detach import concurrent_reads
 from otcclient_detach import errors
 from otcclient_detach import render
 
 FIRST_INTERVAL = 1.0
 MAX_INTERVAL = 5.0
 BACKOFF = 1.5
+#: How long looks stay a second apart while the cloud is at work: a
+#: detach usually takes a few seconds (2-10 s in issue #13's target);
+#: one still detaching after that is slow or stuck, and the looks back
+#: off.
+STEADY_FOR = 12.0
 #: Polls that may see a volume still ``in-use`` and attached before the
 #: cloud has marked it ``detaching``; after that it counts as rolled back.
 #: (Nova marks the volume ``detaching`` before it answers the DELETE, so
@@ -45,10 +52,16 @@ class WentWrong(Exception):
 class Poller(object):
     """When to look again: every second at first, backing off to 5 s.
 
-    Looks are never less than a second apart: rather than a last hurried
-    look just before the deadline, the wait ends a little early.
-    ``immediate`` takes a first look at once (e.g. to see a volume
-    ``detaching`` right after the DELETE), then goes on as usual.
+    The schedule follows the cloud: while the caller sees work under way
+    (a volume ``detaching``) it calls :meth:`steady` and the next look
+    comes a second later again, so the end of a detach is seen within
+    about a second; the looks back off while nothing is happening, and
+    after :data:`STEADY_FOR` seconds of work that has not ended.
+    Looks never start less than a second apart (a slow look is not
+    followed by a pause on top): rather than a last hurried look just
+    before the deadline, the wait ends a little early.  ``immediate``
+    takes a first look at once (e.g. to see a volume ``detaching`` right
+    after the DELETE), then goes on as usual.
     """
 
     def __init__(self, timeout, clock=time.monotonic, sleep=time.sleep,
@@ -58,22 +71,38 @@ class Poller(object):
         self.immediate = immediate
         self.started = clock()
         self.deadline = self.started + timeout
+        self.interval = FIRST_INTERVAL
+
+    def steady(self):
+        """The cloud is at work: look again in a second, not later."""
+        if self.elapsed < STEADY_FOR:
+            self.interval = FIRST_INTERVAL
 
     @property
     def elapsed(self):
         return self.clock() - self.started
 
     def __iter__(self):
+        # Intervals run from the start of one look to the start of the
+        # next, so the time a look takes (round trips) is not added to
+        # every interval.
+        last = self.clock()
         if self.immediate:
             yield
-        interval = FIRST_INTERVAL
+        self.interval = FIRST_INTERVAL
         while True:
-            remaining = self.deadline - self.clock()
+            now = self.clock()
+            remaining = self.deadline - now
             if remaining < FIRST_INTERVAL:
                 return
-            self.sleep(min(interval, remaining))
+            interval = self.interval
+            pause = min(last + interval - now, remaining)
+            if pause > 0:
+                self.sleep(pause)
+            last = self.clock()
+            # Backed off unless the look about to be taken calls steady().
+            self.interval = min(interval * BACKOFF, MAX_INTERVAL)
             yield
-            interval = min(interval * BACKOFF, MAX_INTERVAL)
 
 
 def _bounded(poller):
@@ -119,14 +148,20 @@ def wait_detached(gatherer, server, volume_ids, poller, progress=None):
         try:
             listed = {a.get('volumeId')
                       for a in gatherer.attachments(server.id)}
-            for vid in list(pending):
+            still = [vid for vid in pending if vid in listed]
+            for vid in pending:
                 if vid not in listed:
                     outcomes[vid] = (DETACHED, None)
-                    continue
-                verdict = _judge(gatherer.volume_by_id(vid), server,
-                                 pending[vid])
+            # One round trip for all of them, not one per volume.
+            volumes = concurrent_reads.run(
+                functools.partial(gatherer.volume_by_id, vid)
+                for vid in still)
+            for vid, volume in zip(still, volumes):
+                verdict = _judge(volume, server, pending[vid])
                 if verdict:
                     outcomes[vid] = verdict
+                elif volume.status == 'detaching':
+                    poller.steady()
         except Exception as e:
             if not errors.is_ambiguous(e):
                 raise

@@ -8,7 +8,9 @@ the HTTP requests the simulator logged (auth and version discovery apart
 from API calls) and the wall time over N runs, then what importing the
 plugin's command module costs every ``openstack`` invocation.
 
-Usage: ``python tools/bench.py [--runs N]`` (``tox -e bench``).
+Usage: ``tox -e bench`` (``python tools/bench.py [--runs N] [--latencies
+0,50,100] [--cases]``); ``tox -e bench -- --smoke`` is the quick run CI
+makes (it must complete; no number is checked).
 """
 
 import argparse
@@ -27,8 +29,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
+# The round-trip count the functional tests assert, reused here.
+from tests.functional.base import round_trips  # noqa: E402
+
 from otcclient_detach.simulator import cli as sim_cli  # noqa: E402
 from otcclient_detach.simulator import ids  # noqa: E402
+from otcclient_detach.simulator import scenario as sim_scenario  # noqa: E402
 from otcclient_detach.simulator import server as sim_server  # noqa: E402
 
 CLI_TIMEOUT = 120
@@ -67,14 +73,18 @@ def openstack_executable():
 class Run(object):
     """A fresh simulator, a clouds.yaml and the CLI pointed at it."""
 
-    def __init__(self, tmpdir, volume_api):
-        self.sim = sim_server.Simulator()
+    def __init__(self, tmpdir, volume_api, latency=0.0, scenario=None):
+        self.sim = sim_server.Simulator(scenario=scenario)
         self.tmpdir = tmpdir
         self.volume_api = volume_api
+        self.latency = latency
         self.exits = []
 
     def __enter__(self):
         self.sim.start()
+        if self.latency:
+            # Every request, every service, for the whole run.
+            self.sim.add_fault('*', '.*', latency=self.latency, count=None)
         clouds_yaml = self.sim.write_clouds_yaml(
             os.path.join(self.tmpdir, 'clouds-%d.yaml' % self.sim.port),
             volume_api_version=self.volume_api)
@@ -164,6 +174,114 @@ def cases():
              stock('web-linux', *data3, poll=True), 0),
         ]),
     ]
+
+
+def latency_table(runs, latencies, tmpdir):
+    """Plugin vs stock on one data disk of a running ECS, by names.
+
+    Two times per run: the wall time of the process, and the time spent
+    talking to the cloud (first request sent to last answer, from the
+    simulator's log), which leaves out Python start-up and plugin loading.
+    """
+    rows = []
+    for latency in latencies:
+        got = {'ours': ([], [], [], []), 'stock': ([], [], [], [])}
+        for _ in range(runs):  # interleaved: ours, stock, ours, ...
+            for which, runner in (('ours', ours('web-linux', 'web-data-1')),
+                                  ('stock', stock('web-linux',
+                                                  'web-data-1'))):
+                with Run(tmpdir, '3', latency) as r:
+                    start = time.perf_counter()
+                    runner(r)
+                    elapsed = time.perf_counter() - start
+                    requests = r.sim.requests
+                if r.exits != [0]:
+                    raise SystemExit('%s failed at latency %s: exit %s' % (
+                        which, latency, r.exits))
+                got[which][0].append(elapsed)
+                got[which][1].append(
+                    max(q['finished'] for q in requests) -
+                    min(q['started'] for q in requests))
+                got[which][2].append(len(requests))
+                got[which][3].append(round_trips(requests))
+        wall = [statistics.median(got[w][0]) for w in ('ours', 'stock')]
+        cloud = [statistics.median(got[w][1]) for w in ('ours', 'stock')]
+        rows.append(('%d ms' % (latency * 1000),
+                     '%.2f / %.2f' % tuple(wall), '%.2f' % (wall[0] / wall[1]),
+                     '%.2f / %.2f' % tuple(cloud),
+                     '%.2f' % (cloud[0] / cloud[1]),
+                     '%s / %s' % (span(got['ours'][2]),
+                                  span(got['stock'][2])),
+                     '%s / %s' % (span(got['ours'][3]),
+                                  span(got['stock'][3]))))
+        sys.stderr.write('latency %d ms done\n' % (latency * 1000))
+    return rows
+
+
+BATCH = ['web-batch-%d' % n for n in range(1, 7)]
+
+
+def batch_scenario():
+    """The demo plus six data disks on web-linux; a detach takes 2 s."""
+    import yaml
+    with open(sim_scenario.DEFAULT_SCENARIO, encoding='utf-8') as fh:
+        raw = yaml.safe_load(fh)
+    raw['timings']['detach_seconds'] = 2.0
+    raw['volumes'] += [
+        {'name': name, 'size': 10,
+         'attachments': [{'server': 'web-linux', 'device': '/dev/vd%s' % d}]}
+        for name, d in zip(BATCH, 'hijklm')]
+    return raw
+
+
+def batch_wait(runs, latency, tmpdir):
+    """Median seconds of --wait on 1 and on 6 disks of one running ECS."""
+    scenario = batch_scenario()
+    times = {1: [], 6: []}
+    for _ in range(runs):
+        for count in (1, 6):
+            with Run(tmpdir, '3', latency, scenario) as r:
+                start = time.perf_counter()
+                ours('--wait', 'web-linux', *BATCH[:count])(r)
+                times[count].append(time.perf_counter() - start)
+            if r.exits != [0]:
+                raise SystemExit('--wait on %d disks failed: exit %s' % (
+                    count, r.exits))
+    return statistics.median(times[1]), statistics.median(times[6])
+
+
+def wait_lag(detach_seconds, latency, tmpdir):
+    """Seconds from the cloud finishing a detach to --wait returning.
+
+    The simulator finishes a detach ``detach_seconds`` after it carried
+    out the DELETE; the command's end is when its process has exited.
+    """
+    scenario = batch_scenario()
+    scenario['timings']['detach_seconds'] = detach_seconds
+    with Run(tmpdir, '3', latency, scenario) as r:
+        ours('--wait', 'web-linux', BATCH[0])(r)
+        ended = time.monotonic()
+        requests = r.sim.requests
+    if r.exits != [0]:
+        raise SystemExit('--wait failed: exit %s' % r.exits)
+    delete = [q for q in requests if q['method'] == 'DELETE'][0]
+    # A look at the server is one read of its attachment list.
+    looks = sorted(q['started'] for q in requests
+                   if q['started'] > delete['finished'] and
+                   q['method'] == 'GET' and
+                   q['path'].endswith('/os-volume_attachments'))
+    closest = min((b - a for a, b in zip(looks, looks[1:])), default=None)
+    return ended - delete['finished'] - detach_seconds, len(looks), closest
+
+
+def print_rows(head, rows):
+    widths = [max(len(str(r[i])) for r in rows + [head])
+              for i in range(len(head))]
+    print('  '.join('%-*s' % (w, h) for w, h in zip(widths, head)).rstrip())
+    print('  '.join('-' * w for w in widths))
+    for row in rows:
+        print('  '.join('%-*s' % (w, c)
+                        for w, c in zip(widths, row)).rstrip())
 
 
 def classify(requests):
@@ -268,56 +386,90 @@ def print_table(table, results):
                         for w, c in zip(widths, row)).rstrip())
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--runs', type=int, default=5,
-                        help='runs per command (default 5)')
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error('--runs must be at least 1')
-    if not openstack_executable():
-        sys.stderr.write('no openstack CLI found\n')
-        return 2
-
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix='otc-bench-') as tmpdir:
-        table, results = measure(args.runs, tmpdir)
-    ms_bare, shell_ms, new_bare = import_cost(args.runs, False)
-    ms_cli, _, new_cli = import_cost(args.runs, True)
-    total = time.perf_counter() - started
-
+def machine():
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:
         cpus = os.cpu_count()
-    print('detach-otc vs stock "openstack server remove volume", on the '
-          'embedded OTC simulator')
-    print('Machine: %s, nproc %s, Python %s (%s)' % (
+    return 'Machine: %s, nproc %s, Python %s (%s)' % (
         platform.machine(), cpus, platform.python_version(),
-        platform.python_implementation()))
+        platform.python_implementation())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--runs', type=int, default=5,
+                        help='runs per command and latency (default 5)')
+    parser.add_argument('--latencies', default='0,50,100',
+                        help='milliseconds added to every request, comma '
+                             'separated (default 0,50,100)')
+    parser.add_argument('--smoke', action='store_true',
+                        help='one quick run of everything, for CI: it must '
+                             'complete; the numbers mean nothing')
+    parser.add_argument('--cases', action='store_true',
+                        help='also the request counts of more cases '
+                             '(by IDs, stopped ECS, 3 disks with --wait)')
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error('--runs must be at least 1')
+    try:
+        latencies = [float(ms) / 1000 for ms in args.latencies.split(',')]
+    except ValueError:
+        parser.error('--latencies takes numbers, e.g. 0,50,100')
+    if not openstack_executable():
+        sys.stderr.write('no openstack CLI found\n')
+        return 2
+    runs, lags = args.runs, (2, 4, 6, 8, 10)
+    if args.smoke:
+        runs, latencies, lags = 1, [0.0], (2,)
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix='otc-bench-') as tmpdir:
+        rows = latency_table(runs, latencies, tmpdir)
+        batch_latency = latencies[-1]
+        one, six = batch_wait(runs, batch_latency, tmpdir)
+        lag = [wait_lag(seconds, batch_latency, tmpdir) for seconds in lags]
+        if args.cases:
+            table, results = measure(runs, tmpdir)
+    ms_cli, shell_ms, new_cli = import_cost(runs, True)
+    total = time.perf_counter() - started
+
+    print('detach-otc vs stock "openstack --os-volume-api-version 3 server '
+          'remove volume", on the embedded OTC simulator')
+    print(machine())
     print('Versions: %s' % ', '.join(versions()))
-    how = (
-        'How: every command run is the real %s in a subprocess against a '
-        'fresh in-process simulator (demo scenario, plain HTTP on '
-        '127.0.0.1, detach takes 1.0 s); %d run(s) per command, '
-        'interleaved. Wall time spans process start to exit of all its CLI '
-        'calls (Python start-up and plugin loading included). HTTP counts '
-        'come from the simulator\'s request log: auth = IAM, disc = '
-        'version documents of ECS, EVS and IMS, API = the rest; a '
-        'range means runs differed. Stock is run with volume API 3 (with 2 '
-        'it fails before any request to compute).' % (
-            openstack_executable(), args.runs))
-    print(textwrap.fill(how, 79))
+    print(textwrap.fill(
+        'How: each run is the real %s in a subprocess against a fresh '
+        'in-process simulator (demo scenario) that delays every request by '
+        'the latency; data disk web-data-1 of the running ECS web-linux, '
+        'by names; plugin and stock runs interleaved, median of %d. '
+        'Requests and round trips come from the simulator\'s log (round '
+        'trips: the longest chain of requests each sent after the previous '
+        'one was answered).' % (openstack_executable(), runs), 79))
     print()
-    print_table(table, results)
+    print_rows(('latency', 'wall s', 'ratio', 'talking s', 'ratio',
+                'requests', 'round trips'), rows)
+    print('(each: plugin / stock; wall: the whole process; talking: first '
+          'request sent to last answered)')
     print()
-    print('Import cost of otcclient_detach.command (median of %d '
-          'subprocesses; openstackclient.shell itself: %.0f ms):' % (
-              args.runs, shell_ms))
-    print('  after openstackclient.shell only:             %.2f ms, new '
-          'modules: %s' % (ms_bare, ', '.join(new_bare)))
-    print('  after the modules the CLI has loaded by then: %.2f ms, new '
-          'modules: %s' % (ms_cli, ', '.join(new_cli)))
+    print('--wait, detach taking 2 s in the cloud, %d ms latency: 1 disk '
+          '%.2f s, 6 disks %.2f s (ratio %.2f)' % (
+              batch_latency * 1000, one, six, six / one))
+    print('Cloud done -> --wait returned (process exit), detach of %s s, '
+          '%d ms latency: %s s (median %.2f s)' % (
+              ', '.join('%g' % s for s in lags), batch_latency * 1000,
+              ', '.join('%.2f' % g for g, _, _ in lag),
+              statistics.median(g for g, _, _ in lag)))
+    gaps = [gap for _, _, gap in lag if gap is not None]
+    print('  looks at the server after the DELETE: %s; closest two %s s '
+          'apart' % (', '.join(str(n) for _, n, _ in lag),
+                     '%.2f' % min(gaps) if gaps else '-'))
+    print('Import cost of otcclient_detach.command after what the CLI has '
+          'loaded: %.2f ms (openstackclient.shell itself %.0f ms); new '
+          'modules: %s' % (ms_cli, shell_ms, ', '.join(new_cli)))
+    if args.cases:
+        print()
+        print_table(table, results)
     print()
     print('Benchmark took %.0f s.' % total)
     return 0

@@ -132,6 +132,22 @@ def forget_clients():
                             osc_lib_clientmanager.ClientCache(value.factory))
 
 
+def round_trips(requests):
+    """Sequential round trips in a request log: a count, not a time.
+
+    The longest chain of logged requests in which each was sent after
+    the one before it was answered (``started``/``finished`` of the
+    simulator's log).  Requests sent side by side count once.
+    """
+    ordered = sorted(requests, key=lambda r: r['finished'])
+    chain = []
+    for r in ordered:
+        chain.append(1 + max([n for earlier, n in zip(ordered, chain)
+                              if earlier['finished'] <= r['started']],
+                             default=0))
+    return max(chain, default=0)
+
+
 def run_in_process(argv, env):
     """``openstack ARGV`` in this process; ``(returncode, out, err)``."""
     stdout, stderr = io.StringIO(), io.StringIO()

@@ -34,8 +34,10 @@ class TestLookups(base.SimulatorTestCase):
         result = self.detach('x', 'web-data-1', subprocess=True)
         self.assertFailedBeforeDetach(
             result, "No server with a name or ID of 'x' exists.")
-        # Nothing is looked up after the server.
-        self.assertEqual([], self.requests(service='volume'))
+        # The volume is looked up side by side with the server (#13);
+        # nothing more is read once the server is known to be missing.
+        self.assertEqual([], self.requests('GET', 'os-volume_attachments'))
+        self.assertEqual([], self.requests(service='image'))
 
     def test_unknown_server_id(self):
         missing = str(uuid.uuid4())

@@ -266,15 +266,19 @@ class TestRules(RulesMixin, base.SimulatorTestCase):
                 '\n'.join('%s %s?%s' % (r['method'], r['path'], r['query'])
                           for r in self.sim.requests)))
 
+    # Budgets relative to stock (#13: never more requests than stock).
+    # With block storage v2 the SDK reads the volume service's version
+    # document first (stock runs with v3, which needs none), so one
+    # request more than with v3.
     def test_budget_running_ecs_by_names(self):
-        self.assertBudget('web-linux', 'web-data-2', 1)
+        self.assertBudget('web-linux', 'web-data-2', 0)
 
     def test_budget_running_ecs_by_names_volume_v3(self):
-        self.assertBudget('web-linux', 'web-data-2', 1,
+        self.assertBudget('web-linux', 'web-data-2', -1,
                           OS_VOLUME_API_VERSION='3')
 
     def test_budget_stopped_ecs_by_names(self):
-        self.assertBudget('db-stopped', 'db-data', 0)
+        self.assertBudget('db-stopped', 'db-data', -2)
 
 
 class TestRulesComputeV2(RulesMixin, base.SimulatorTestCase):

@@ -501,10 +501,14 @@ class TestGather(GathererTestCase):
         self.assertEqual(1, self.cloud.sent().count(
             ('block-storage', 'GET', '/volumes/detail', {'name': 'data-1'})))
 
-    def test_server_error_stops_before_volumes(self):
-        self.assertRaises(exceptions.CommandError, self.gatherer.gather,
-                          'nope', ['data-1'])
-        self.assertEqual(['compute'], [c[0] for c in self.cloud.sent()])
+    def test_server_error_wins_over_volume_errors(self):
+        # The lookups run side by side; the error shown does not depend
+        # on which finished first: the server's comes first.
+        error = self.assertRaises(exceptions.CommandError,
+                                  self.gatherer.gather, 'nope', ['nope-2'])
+        self.assertIn("No server with a name or ID of 'nope'", str(error))
+        self.assertEqual({'compute', 'block-storage'},
+                         {c[0] for c in self.cloud.sent()})
 
 
 class TestErrorFrom(testtools.TestCase):

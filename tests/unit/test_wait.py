@@ -76,10 +76,19 @@ class TestPoller(testtools.TestCase):
     def test_stops_at_the_deadline_when_polls_take_time(self):
         clock = fakes.FakeClock()
         sleeps, polls = poll_sleeps(10, clock, work=4.0)
-        # 1 + 4, then 1.5 + 4 passes the deadline: no third look.
-        self.assertEqual([1.0, 1.5], sleeps)
-        self.assertEqual(2, polls)
-        self.assertLessEqual(sum(sleeps), 10)
+        # Looks at 1, 5 and 9 (each took 4 s, more than the interval:
+        # no pause on top); at 13 the deadline has passed.
+        self.assertEqual([1.0], sleeps)
+        self.assertEqual(3, polls)
+
+    def test_intervals_run_from_look_to_look(self):
+        clock = fakes.FakeClock()
+        sleeps, polls = poll_sleeps(10, clock, work=0.25)
+        # Each look takes 0.25 s: the pauses are shorter by that much;
+        # looks at 1, 2.5, 4.75, 8.125 and, 1.625 s before the deadline,
+        # a last one at 10.
+        self.assertEqual([1.0, 1.25, 2.0, 3.125, 1.625], sleeps)
+        self.assertEqual(5, polls)
 
     def test_no_poll_without_time(self):
         sleeps, polls = poll_sleeps(0)
@@ -190,7 +199,9 @@ class TestWaitDetached(testtools.TestCase):
         g = ScriptedGatherer([{'v1': attached('v1', 'detaching')}])
         self.assertEqual({'v1': (wait.TIMED_OUT, None)},
                          self.wait(g, timeout=20))
-        self.assertAlmostEqual(20, sum(self.clock.sleeps))
+        # The last look comes less than a second before the deadline.
+        self.assertLessEqual(sum(self.clock.sleeps), 20)
+        self.assertGreater(sum(self.clock.sleeps), 20 - wait.FIRST_INTERVAL)
 
     def test_transient_errors_are_survived(self):
         g = ScriptedGatherer([
@@ -479,7 +490,8 @@ class TestOperationNova(OperationTestCase):
         err = self.said()
         self.assertIn('timed out after 20 s', err)
         self.assertIn("'openstack server volume list web-1'", err)
-        self.assertAlmostEqual(20, sum(self.clock.sleeps))
+        self.assertLessEqual(sum(self.clock.sleeps), 20)
+        self.assertGreater(sum(self.clock.sleeps), 20 - wait.FIRST_INTERVAL)
 
     def test_error_status_reported(self):
         self.cloud.compute.route('DELETE', self.attachment_url(self.data1),
@@ -769,3 +781,65 @@ class TestOperationOutcomeLines(OperationTestCase):
         for line in self.stderr.getvalue().splitlines():
             self.assertLessEqual(len(line), 79, line)
         self.assertIn('1 of 1 volume failed to detach.', self.said())
+
+
+class TestScheduleFollowsTheCloud(testtools.TestCase):
+    """Looks come every second while a volume is detaching (#13)."""
+
+    def setUp(self):
+        super(TestScheduleFollowsTheCloud, self).setUp()
+        self.clock = fakes.FakeClock()
+        self.server = model.Server(id=SERVER_ID, name='web-1',
+                                   status='ACTIVE')
+
+    def wait(self, gatherer, volume_ids=('v1',), timeout=60):
+        poller = wait.Poller(timeout, clock=self.clock.clock,
+                             sleep=self.clock.sleep)
+        return wait.wait_detached(gatherer, self.server, list(volume_ids),
+                                  poller)
+
+    def test_steady_resets_the_next_interval(self):
+        poller = wait.Poller(60, clock=self.clock.clock,
+                             sleep=self.clock.sleep)
+        looks = iter(poller)
+        next(looks)
+        next(looks)
+        poller.steady()
+        next(looks)
+        next(looks)
+        self.assertEqual([1.0, 1.5, 1.0, 1.5], self.clock.sleeps)
+
+    def test_every_second_while_detaching(self):
+        # A detach that takes 10 s: seen gone at the first look after it.
+        steps = [{'v1': attached('v1', 'detaching')}] * 10 + [gone('v1')]
+        g = ScriptedGatherer(steps)
+        self.assertEqual({'v1': (wait.DETACHED, None)}, self.wait(g))
+        self.assertEqual([1.0] * 11, self.clock.sleeps)
+
+    def test_backs_off_while_nothing_happens(self):
+        # Still listed, but no longer detaching: no sign of work.
+        idle = attached('v1', 'available')
+        steps = [{'v1': attached('v1', 'detaching')}] + [{'v1': idle}] * 3 + \
+            [gone('v1')]
+        g = ScriptedGatherer(steps)
+        self.wait(g)
+        self.assertEqual([1.0, 1.0, 1.5, 2.25, 3.375], self.clock.sleeps)
+
+    def test_backs_off_when_detaching_lasts(self):
+        # Stuck in detaching: a second apart for STEADY_FOR, then back off.
+        steps = [{'v1': attached('v1', 'detaching')}] * 20 + [gone('v1')]
+        g = ScriptedGatherer(steps)
+        self.wait(g)
+        self.assertEqual([1.0] * 12 + [1.5, 2.25, 3.375, 5.0, 5.0, 5.0],
+                         self.clock.sleeps[:18])
+        self.assertEqual(12.0, wait.STEADY_FOR)
+
+    def test_several_volumes_read_in_one_round(self):
+        steps = [{'v1': attached('v1', 'detaching'),
+                  'v2': attached('v2', 'detaching')},
+                 gone('v1'), {}]
+        g = ScriptedGatherer(steps)
+        outcomes = self.wait(g, ('v1', 'v2'))
+        self.assertEqual({'v1': (wait.DETACHED, None),
+                          'v2': (wait.DETACHED, None)}, outcomes)
+        self.assertEqual(['v1', 'v2'], sorted(g.volume_gets))
