@@ -441,7 +441,7 @@ class Gatherer(object):
                  '%s)', server.label, server.id, server.status,
                  server.task_state, server.locked, server.root_device_name,
                  self.microversion)
-        # issue #8 (rules): the system disk without root_device_name.
+        # Without root_device_name: OTC's native ECS API (bootIndex).
         if not server.root_device_name and server.status == model.ACTIVE \
                 and not stop_first:
             server.system_disk = self.find_system_disk(server)
@@ -461,7 +461,7 @@ class Gatherer(object):
             fact = model.Facts(server, volume)
             if volume.attachment_to(server.id) is None:
                 self._name_other_servers(volume)
-            # issue #8 (rules): the key of an encrypted disk.
+            # An encrypted disk's key, from KMS (none asked otherwise).
             fact.key = self.key_info(volume)
             if model.needs_os(server, volume, stop_first):
                 if os_found is None:

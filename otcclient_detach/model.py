@@ -9,7 +9,8 @@ SHUTOFF = 'SHUTOFF'
 LINUX = 'Linux'
 WINDOWS = 'Windows'
 #: A device that may be a system disk when nothing better is known:
-#: /dev/sda, /dev/vda, /dev/xvda, /dev/hda (issue #8, point 1).
+#: /dev/sda, /dev/vda, /dev/xvda, /dev/hda (OTC's ECS docs: Xen ECSs show
+#: /dev/sda, yet a client must not assume it never sees the others).
 MAYBE_ROOT_DEVICE = re.compile(r'^/dev/(s|v|xv|h)da$')
 #: KMS key_state "2": the only state in which an encrypted disk can be
 #: attached again (KMS API reference, "Querying the Information About a

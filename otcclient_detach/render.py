@@ -35,7 +35,8 @@ def escape(text):
                    for c in str(text))
 
 
-#: What the options add to the rules (issue #8), for --help.
+#: What the options add to the rules (system disk, Ecs.0105, force-detach,
+#: --snapshot), for --help.
 BEYOND_THE_TABLE = (
     'Where the cloud does not report root_device_name, a line on stderr '
     'says that the system-disk check rests on weaker facts. With '

@@ -21,7 +21,7 @@ FIRST_INTERVAL = 1.0
 MAX_INTERVAL = 5.0
 BACKOFF = 1.5
 #: How long looks stay a second apart while the cloud is at work: a
-#: detach usually takes a few seconds (2-10 s in issue #13's target);
+#: detach usually takes a few seconds (2-10 s on the simulator's timings);
 #: one still detaching after that is slow or stuck, and the looks back
 #: off.
 STEADY_FOR = 12.0

@@ -1,6 +1,6 @@
 """Bad input, as a table: a short exact error, the right exit, no DELETE.
 
-Issue #5, part 1.  Every row runs the real ``openstack`` CLI against a
+Every row runs the real ``openstack`` CLI against a
 fresh simulator and checks the exit status (1, or 2 for a usage error),
 the whole of stderr (whitespace-normalised; for a usage error its last
 line), that there is no traceback and, by the simulator's request log,

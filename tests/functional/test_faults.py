@@ -1,4 +1,4 @@
-"""Cloud faults (issue #5, part 2), injected into the simulator.
+"""Cloud faults, injected into the simulator.
 
 Reads (GET) are retried by keystoneauth with backoff and Retry-After, so
 the command still succeeds; a write (DELETE, os-stop, os-start) is sent

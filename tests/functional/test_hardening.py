@@ -1,4 +1,4 @@
-"""Never hang, never lose track (issue #9), through the real CLI.
+"""Never hang, never lose track through the real CLI.
 
 Paging and exact names, bounded time (request timeout, capped
 Retry-After, --timeout that holds whatever the cloud answers), interrupts
@@ -166,7 +166,7 @@ class BoundedTimeTest(HardeningTestCase):
 
 
 class FlowControlTest(HardeningTestCase):
-    """Issue #8 point 7: a 2xx with an error body accepted nothing."""
+    """OTC's Common.0024: a 2xx with an error body accepted nothing."""
 
     def test_flow_limit_in_a_202_is_no_acceptance(self):
         self.sim.add_fault('DELETE', ATTACHMENTS[:-1], status=202,

@@ -1,4 +1,4 @@
-"""Issue #4 against the simulator: --wait, rollback, batches, --dry-run,
+"""Operations against the simulator: --wait, rollback, batches, --dry-run,
 --stop-server, --api native and Ctrl-C, with the real ``openstack`` CLI.
 
 Every test asserts on what the simulator saw (its request log, whose

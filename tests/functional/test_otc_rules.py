@@ -1,4 +1,4 @@
-"""OTC's rules beyond the seed page (issue #8), through the real CLI.
+"""OTC's rules beyond the seed page, through the real CLI.
 
 Each class runs ``openstack server volume detach-otc`` against the
 embedded simulator: ``scenarios/features.yaml`` (encrypted disks with KMS

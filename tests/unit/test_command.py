@@ -212,7 +212,7 @@ class TestDetachDataDisk(DetachTestCase):
             [('compute', 'GET', '/servers/detail', {'name': r'^web\-1$'}),
              ('block-storage', 'GET', '/volumes/detail', {'name': 'data-1'}),
              # OTC's volumes_attached has no device: nova's attachment
-             # list names the system disk (issue #8).
+             # list names the system disk.
              ('compute', 'GET', '/servers/%s/os-volume_attachments' %
               self.sid, None),
              ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
@@ -229,7 +229,7 @@ class TestDetachDataDisk(DetachTestCase):
              ('block-storage', 'GET', '/volumes/%s' % self.data1['id'],
               None),
              # OTC's volumes_attached has no device: nova's attachment
-             # list names the system disk (issue #8).
+             # list names the system disk.
              ('compute', 'GET', '/servers/%s/os-volume_attachments' %
               self.sid, None),
              ('block-storage', 'GET', '/volumes/%s' % self.system['id'],

@@ -278,7 +278,7 @@ class TestOsInfo(GathererTestCase):
         return self.gatherer.os_info(server, vol)
 
     def test_from_system_disk_found_in_the_attachment_list(self):
-        # OTC's volumes_attached has no device (issue #8): nova's
+        # OTC's volumes_attached has no device: nova's
         # attachment list names the system disk.
         for entry in self.server['os-extended-volumes:volumes_attached']:
             entry.pop('device', None)

@@ -1,4 +1,4 @@
-"""Pure logic behind issue #9: timeouts, Retry-After, broken answers."""
+"""Pure logic of the hardening: timeouts, Retry-After, broken answers."""
 
 import testtools
 from tests.unit import fakes

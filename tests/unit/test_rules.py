@@ -604,7 +604,7 @@ class TestEncryptionKey(RulesTestCase):
 
 
 class TestSystemDiskFailSafe(RulesTestCase):
-    """Without root_device_name (issue #8, point 1)."""
+    """Without root_device_name (the fail-safe system disk)."""
 
     def test_found_by_boot_index(self):
         found = model.SystemDisk(VOLUME_ID, 'bootIndex "0"')
