@@ -17,8 +17,10 @@ import logging
 import time
 
 from otcclient_detach import errors
+from otcclient_detach import render
 
 LOG = logging.getLogger(__name__)
+LOG.addFilter(render.escape_log_record)
 
 #: Answers to a read that are worth another try.
 RETRIABLE_STATUS_CODES = (429, 500, 502, 503, 504)

@@ -245,6 +245,8 @@ class DetachVolume(command.Lister):
         from otcclient_detach import rules
 
         stderr = self.app.stderr
+        # The decision log is printed too: names from the cloud escaped.
+        self.log.addFilter(render.escape_log_record)
         gatherer = facts.Gatherer(osc_adapter.connect(self))
         stop_first = parsed_args.stop_server
         gathered = gatherer.gather(parsed_args.server, parsed_args.volumes,

@@ -48,6 +48,9 @@ class CloudError(Exception):
     def __init__(self, status, message, code=None, errno=None):
         #: A 2xx whose body is an error object (error_in_success).
         self.in_success = False
+        #: Seconds the cloud asked to wait before a retry, when that was
+        #: more than the command waits (cloud.request); else None.
+        self.retry_after = None
         self.status = status
         self.message = message
         self.code = code
@@ -161,7 +164,21 @@ def error_from(resp, retry_after=None):
     if retry_after is not None:
         message = '%s; the cloud asks to retry in %d s, longer than the ' \
                   'command waits' % (message.rstrip('.'), retry_after)
-    return CloudError(resp.status_code, message, code=code, errno=errno)
+    error = CloudError(resp.status_code, message, code=code, errno=errno)
+    error.retry_after = retry_after
+    return error
+
+
+def worth_another_look(error):
+    """Whether a wait should look again after ``error``, not end.
+
+    The cloud being briefly unwell (5xx, 429, a lost connection, a broken
+    answer) is worth another look; a refusal is not, and neither is a
+    cloud that asks to retry later than the command waits: that ends the
+    wait at once, with the cloud's words.
+    """
+    return is_ambiguous(error) and getattr(error, 'retry_after',
+                                           None) is None
 
 
 def is_ambiguous(error):

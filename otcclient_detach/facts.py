@@ -20,6 +20,7 @@ from otcclient_detach import model
 from otcclient_detach import render
 
 LOG = logging.getLogger(__name__)
+LOG.addFilter(render.escape_log_record)
 
 #: OTC's compute API goes up to 2.60; 2.3 brings root_device_name and
 #: task_state, 2.9 brings ``locked``.

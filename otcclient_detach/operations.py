@@ -27,6 +27,7 @@ from otcclient_detach import snapshot
 from otcclient_detach import wait
 
 LOG = logging.getLogger(__name__)
+LOG.addFilter(render.escape_log_record)
 
 #: DELETEs in flight at once: enough for "three disks as fast as one",
 #: few enough not to trip OTC's flow control.

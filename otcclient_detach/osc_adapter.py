@@ -21,8 +21,10 @@ import time
 
 from otcclient_detach import cloud
 from otcclient_detach import errors
+from otcclient_detach import render
 
 LOG = logging.getLogger(__name__)
+LOG.addFilter(render.escape_log_record)
 
 #: Tries of authentication after a transient failure, per kind.
 AUTH_RETRIES = {'connect': 3, 'status': 4}

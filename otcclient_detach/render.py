@@ -35,6 +35,17 @@ def escape(text):
                    for c in str(text))
 
 
+def escape_log_record(record):
+    """A logging filter: the decision log (-v) is printed too, escaped.
+
+    Attached to each product module's logger, so that names from the
+    cloud in a log line cannot drive the terminal either.
+    """
+    record.msg = escape(record.getMessage())
+    record.args = None
+    return True
+
+
 #: What the options add to the rules (system disk, Ecs.0105, force-detach,
 #: --snapshot), for --help.
 BEYOND_THE_TABLE = (

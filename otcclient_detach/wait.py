@@ -163,7 +163,7 @@ def wait_detached(gatherer, server, volume_ids, poller, progress=None):
                 elif volume.status == 'detaching':
                     poller.steady()
         except Exception as e:
-            if not errors.is_ambiguous(e):
+            if not errors.worth_another_look(e):
                 raise
         for vid in outcomes:
             pending.pop(vid, None)
@@ -201,7 +201,7 @@ def wait_server_status(gatherer, server_id, status, poller, progress=None):
         try:
             server = gatherer.server_by_id(server_id)
         except Exception as e:
-            if not errors.is_ambiguous(e):
+            if not errors.worth_another_look(e):
                 raise
             continue
         if progress:
@@ -239,7 +239,7 @@ def wait_jobs(job_status, job_ids, poller, progress=None):
             try:
                 status, body = job_status(job_id)
             except Exception as e:
-                if not errors.is_ambiguous(e):
+                if not errors.worth_another_look(e):
                     outcomes[job_id] = (FAILED, e)
                     pending.remove(job_id)
                 continue

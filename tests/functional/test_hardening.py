@@ -163,6 +163,31 @@ class BoundedTimeTest(HardeningTestCase):
         self.assertEqual(1, result.returncode, result)
         self.assertNoTraceback(result)
         self.assertLess(time.monotonic() - started, 20, result)
+        # Ended at the first look, in the cloud's words, and the accepted
+        # detach is not reported as a plain failure.
+        text = ' '.join(result.stderr.split())
+        self.assertIn('the cloud asks to retry in 25 s', text)
+        self.assertIn('the detach was accepted', text)
+        self.assertEqual(1, len(self._looks_after_the_delete()), result)
+
+    def test_retry_after_beyond_the_cap_ends_a_wait_at_once(self):
+        test_faults.when(lambda: self.deletes(), lambda: self.sim.add_fault(
+            'GET', ATTACHMENTS, status=429, retry_after=45, count=None))
+        result = self.detach('--wait', '--timeout', '120', 'web-linux',
+                             'web-data-1')
+        self.assertEqual(1, result.returncode, result)
+        self.assertNoTraceback(result)
+        text = ' '.join(result.stderr.split())
+        self.assertIn('the cloud asks to retry in 45 s', text)
+        self.assertIn('the detach was accepted', text)
+        # One look, not two minutes of them.
+        self.assertEqual(1, len(self._looks_after_the_delete()), result)
+
+    def _looks_after_the_delete(self):
+        log = self.sim.requests
+        first = [i for i, r in enumerate(log) if r['method'] == 'DELETE']
+        return [r for r in log[first[0]:] if r['method'] == 'GET' and
+                r['path'].endswith('/os-volume_attachments')]
 
 
 class FlowControlTest(HardeningTestCase):
@@ -287,6 +312,16 @@ class EscapingTest(HardeningTestCase):
         self.assertEqual(0, result.returncode, result)
         self.assertIn('disk\\x1b[2J\\rX', result.stderr)
         self.assertNotIn(ESC, result.stderr)
+
+    def test_decision_log(self):
+        # -v prints the facts found, names from the cloud among them.
+        server = self.server_id('evil\x1b]0;pwned\x07srv')
+        volume = self.volume_id('disk\x1b[2J\rX')
+        result = self.detach('-v', '--dry-run', server, volume)
+        self.assertEqual(0, result.returncode, result)
+        self.assertIn('disk\\x1b[2J\\rX', result.stderr)
+        for control in (ESC, '\r', '\x07'):
+            self.assertNotIn(control, result.stdout + result.stderr)
 
 
 class UsageTest(HardeningTestCase):
