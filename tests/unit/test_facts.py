@@ -397,10 +397,11 @@ class TestOsInfo(GathererTestCase):
     def test_image_error_other_than_404_propagates(self):
         self.server['metadata']['metering.image_id'] = 'img-1'
         del self.cloud.volumes[self.system['id']]['volume_image_metadata']
-        self.cloud.image.route('GET', '/images/img-1', status=500,
-                               body=fakes.nova_error(500, 'boom'))
+        # A refusal (not retried, unlike a 5xx): no seconds of backoff.
+        self.cloud.image.route('GET', '/images/img-1', status=403,
+                               body=fakes.nova_error(403, 'forbidden'))
         e = self.assertRaises(errors.CloudError, self.os_info)
-        self.assertEqual(500, e.status)
+        self.assertEqual(403, e.status)
 
     def test_from_server_metadata_without_image_request(self):
         del self.cloud.volumes[self.system['id']]['volume_image_metadata']
