@@ -83,6 +83,39 @@ def request_timeout(adapter):
     return timeout
 
 
+def catalog_url(proxy, service_type):
+    """The catalog's URL of ``service_type`` beside ``proxy``, or None.
+
+    Same session, interface and region as ``proxy`` (an SDK proxy).
+    """
+    from keystoneauth1 import adapter
+    from keystoneauth1 import exceptions as ks_exceptions
+
+    try:
+        url = adapter.Adapter(
+            session=proxy.session, service_type=service_type,
+            interface=proxy.interface,
+            region_name=proxy.region_name).get_endpoint()
+    except ks_exceptions.EndpointNotFound:
+        return None
+    return url.rstrip('/') if url else None
+
+
+def adapter_at(proxy, url):
+    """A keystoneauth adapter for ``url`` on ``proxy``'s session.
+
+    It keeps the proxy's retry settings (clouds.yaml), which
+    :func:`retry_settings` builds on.
+    """
+    from keystoneauth1 import adapter
+    return adapter.Adapter(
+        session=proxy.session, endpoint_override=url.rstrip('/'),
+        connect_retries=proxy.connect_retries,
+        status_code_retries=getattr(proxy, 'status_code_retries', None),
+        retriable_status_codes=getattr(proxy, 'retriable_status_codes',
+                                       None))
+
+
 def _at_least(value, minimum):
     try:
         return max(int(value), minimum)
@@ -121,7 +154,7 @@ def _retry_after(resp):
         return None
 
 
-def request(adapter, method, url, sleep=time.sleep, **kwargs):
+def request(adapter, method, url, sleep=time.sleep, read=None, **kwargs):
     """Send one request; return the response or raise ``CloudError``.
 
     ``raise_exc=False`` keeps keystoneauth from turning the answer into
@@ -134,9 +167,13 @@ def request(adapter, method, url, sleep=time.sleep, **kwargs):
     (``errors.CONNECTION_ERRORS``), with ``waited`` set to that timeout.
     A 2xx whose body is an error object (OTC's flow control answers
     ``Common.0024`` with HTTP 202) raises ``CloudError`` too: it is no
-    acceptance.  Every write is logged (``-v``).
+    acceptance.  Every write is logged (``-v``).  ``read=True`` marks a
+    request that changes nothing whatever its method (KMS answers
+    ``describe-key`` to a POST): it is retried and not logged like a read.
     """
-    settings = retry_settings(adapter, method)
+    if read is None:
+        read = method.upper() in SAFE_METHODS
+    settings = retry_settings(adapter, 'GET' if read else method)
     status_retries = settings.pop('status_code_retries')
     codes = settings.pop('retriable_status_codes', ())
     for key, value in settings.items():
@@ -146,7 +183,7 @@ def request(adapter, method, url, sleep=time.sleep, **kwargs):
         # Under a deadline the waiting loop looks again itself; a retry
         # here would stretch one look beyond the deadline.
         kwargs['connect_retries'] = 0
-    if method.upper() not in SAFE_METHODS:
+    if not read:
         extra = [str(kwargs[k]) for k in ('params', 'json') if kwargs.get(k)]
         LOG.info('Sending %s %s%s (once; a write is never retried)',
                  method.upper(), url, ''.join(' ' + e for e in extra))

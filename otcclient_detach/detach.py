@@ -37,25 +37,9 @@ def native_endpoint(compute):
     swapping the version segment of the compute endpoint finds it where
     the catalog has no ``ecs`` entry.
     """
-    from keystoneauth1 import adapter
-    from keystoneauth1 import exceptions as ks_exceptions
-
-    ecs = adapter.Adapter(session=compute.session, service_type='ecs',
-                          interface=compute.interface,
-                          region_name=compute.region_name)
-    try:
-        url = ecs.get_endpoint()
-    except ks_exceptions.EndpointNotFound:
-        url = None
-    if not url:
-        url = re.sub(r'/v2(\.\d+)?(?=/|$)', '/v1', compute.get_endpoint(),
-                     count=1)
-    return adapter.Adapter(
-        session=compute.session, endpoint_override=url.rstrip('/'),
-        connect_retries=compute.connect_retries,
-        status_code_retries=getattr(compute, 'status_code_retries', None),
-        retriable_status_codes=getattr(compute, 'retriable_status_codes',
-                                       None))
+    url = cloud.catalog_url(compute, 'ecs') or re.sub(
+        r'/v2(\.\d+)?(?=/|$)', '/v1', compute.get_endpoint(), count=1)
+    return cloud.adapter_at(compute, url)
 
 
 def detach_native(ecs, server_id, volume_id, force=False):

@@ -19,25 +19,13 @@ class NoEndpoint(Exception):
 
 def kms_adapter(compute):
     """A keystoneauth adapter for KMS over the CLI's session."""
-    from keystoneauth1 import adapter
-    from keystoneauth1 import exceptions as ks_exceptions
-
-    kms = adapter.Adapter(session=compute.session, service_type='kms',
-                          interface=compute.interface,
-                          region_name=compute.region_name)
-    try:
-        url = kms.get_endpoint()
-    except ks_exceptions.EndpointNotFound:
-        url = None
+    url = cloud.catalog_url(compute, 'kms')
     if not url:
         raise NoEndpoint('the service catalog has no kms endpoint')
-    url = url.rstrip('/')
     project_id = compute.get_project_id()
     if project_id and not url.endswith('/' + project_id):
         url += '/' + project_id
-    return adapter.Adapter(
-        session=compute.session, endpoint_override=url,
-        connect_retries=compute.connect_retries)
+    return cloud.adapter_at(compute, url)
 
 
 def describe_key(kms, key_id):
@@ -45,8 +33,7 @@ def describe_key(kms, key_id):
     try:
         # A POST that changes nothing: retried like a read.
         body = cloud.request(kms, 'POST', '/kms/describe-key',
-                             json={'key_id': key_id},
-                             **cloud.retry_settings(kms, 'GET')).json()
+                             json={'key_id': key_id}, read=True).json()
         info = body['key_info']
         return model.KeyInfo(key_id, state=str(info['key_state']),
                              alias=info.get('key_alias') or None)

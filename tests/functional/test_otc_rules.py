@@ -148,6 +148,14 @@ class EncryptionKeyTest(OtcRulesTestCase):
         self.assertEqual(1, len(self.kms_requests()), result)
         self.assertEqual('POST', self.kms_requests()[0]['method'])
 
+    def test_describe_key_is_a_read_retried_and_not_logged_as_a_write(self):
+        self.sim.add_fault('POST', r'/kms/describe-key$', status=503)
+        result = self.detach('-v', 'crypt-running', 'enc-enabled')
+        self.assertDetachedOnce(result, 'crypt-running', 'enc-enabled')
+        self.assertEqual([503, 200], [r['status']
+                                      for r in self.kms_requests()], result)
+        self.assertNotIn('Sending POST /kms/describe-key', result.stderr)
+
     def test_unencrypted_disk_asks_no_kms(self):
         result = self.detach('xen-linux', 'xen-data')
         self.assertEqual(0, result.returncode, result)
