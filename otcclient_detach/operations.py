@@ -309,23 +309,25 @@ class Operation(object):
                 self.say('Volume %s: the snapshot failed: %s. Nothing was '
                          'detached%s.' % (volume.label, e, self._made(made)))
                 return False
-        try:
-            final = snapshot.wait_available(block_storage, made,
-                                            self.poller())
-        except errors.FAILURES as e:
-            self.say('Following the snapshots failed: %s. Nothing was '
-                     'detached%s.' % (e, self._made(made)))
-            return False
-        bad = [(made[sid], status) for sid, status in final.items()
-               if status != 'available']
-        for (volume, name), status in bad:
+        outcomes = wait.wait_ended(
+            functools.partial(snapshot.status, block_storage), list(made),
+            snapshot.ended, self.poller(), self.progress, 'snapshot')
+        failed = False
+        for sid, (outcome, detail) in outcomes.items():
+            if outcome == 'available':
+                continue
+            failed = True
+            volume, name = made[sid]
+            if outcome == wait.TIMED_OUT:
+                what = 'was not available within %d s' % self.options.timeout
+            elif outcome == wait.FAILED:
+                what = 'could not be followed: %s' % detail
+            else:
+                what = 'went to status %s' % outcome
             self.say('Volume %s: snapshot %s %s. Nothing was detached; '
                      "check it with 'openstack volume snapshot show %s'." % (
-                         volume.label, name,
-                         'was not available within %d s' %
-                         self.options.timeout if status == 'timeout'
-                         else 'went to status %s' % status, name))
-        if bad:
+                         volume.label, name, what, name))
+        if failed:
             return False
         for volume, name in made.values():
             self.say('Volume %s: snapshot %s is available.' % (volume.label,

@@ -4,7 +4,7 @@ OTC advises backing a disk up before detaching it (EVS user guide,
 "Detaching an EVS Disk"; EVS API reference, "Creating an EVS Snapshot":
 ``POST /v2/{project_id}/snapshots``, ``force`` true for an in-use disk).
 Each snapshot is created once (a write is never retried), then followed
-until it is ``available``.
+until it is ``available`` (operations, with ``wait.wait_ended``).
 """
 
 import datetime
@@ -40,26 +40,11 @@ def create(block_storage, volume, name):
 
 
 def status(block_storage, snapshot_id):
+    """The snapshot's status and body (for :func:`wait.wait_ended`)."""
     body = cloud.get_json(block_storage, '/snapshots/%s' % snapshot_id)
-    return (body.get('snapshot') or {}).get('status') or 'unknown'
+    return (body.get('snapshot') or {}).get('status') or 'unknown', body
 
 
-def wait_available(block_storage, pending, poller):
-    """Follow ``pending`` (snapshot ID -> volume) until each is available.
-
-    Returns {snapshot ID: final status}; 'timeout' for those still not
-    available when ``poller`` ends.
-    """
-    final = {}
-    left = dict(pending)
-    for _ in poller:
-        for snapshot_id in list(left):
-            now = status(block_storage, snapshot_id)
-            if now == 'available' or now.startswith('error'):
-                final[snapshot_id] = now
-                del left[snapshot_id]
-        if not left:
-            break
-    for snapshot_id in left:
-        final[snapshot_id] = 'timeout'
-    return final
+def ended(status):
+    """Whether a snapshot with this status will change no more."""
+    return status == 'available' or status.startswith('error')

@@ -223,37 +223,47 @@ def wait_server_status(gatherer, server_id, status, poller, progress=None):
 
 
 def wait_jobs(job_status, job_ids, poller, progress=None):
-    """Wait for ECS jobs that run side by side; return their outcomes.
+    """Wait for ECS jobs that run side by side (see :func:`wait_ended`).
 
     ``job_status(job_id)`` asks the cloud for one job and returns its
-    status and body.  Each round asks for every job still running, under
-    one deadline.  The
-    outcome of each job ID is ``('SUCCESS' or 'FAIL', job body)``,
-    ``(TIMED_OUT, None)``, or ``(FAILED, error)`` when asking for it
-    failed for good.
+    status and body; a job ends in ``SUCCESS`` or ``FAIL``.
     """
-    pending = list(job_ids)
+    return wait_ended(job_status, job_ids,
+                      lambda status: status in ('SUCCESS', 'FAIL'),
+                      poller, progress, 'ECS job')
+
+
+def wait_ended(status_of, ids, ended, poller, progress=None, noun='item'):
+    """Wait until each of ``ids`` has ended; return their outcomes.
+
+    ``status_of(id)`` asks the cloud and returns ``(status, body)``;
+    ``ended(status)`` says whether that status is final.  Each round asks
+    for every one still going, under one deadline.  The outcome of each
+    ID is ``(status, body)``, ``(TIMED_OUT, None)``, or ``(FAILED,
+    error)`` when asking for it failed for good.
+    """
+    pending = list(ids)
     outcomes = {}
     for _ in _bounded(poller):
-        for job_id in list(pending):
+        for item in list(pending):
             try:
-                status, body = job_status(job_id)
+                status, body = status_of(item)
             except Exception as e:
                 if not errors.worth_another_look(e):
-                    outcomes[job_id] = (FAILED, e)
-                    pending.remove(job_id)
+                    outcomes[item] = (FAILED, e)
+                    pending.remove(item)
                 continue
-            if status in ('SUCCESS', 'FAIL'):
-                outcomes[job_id] = (status, body)
-                pending.remove(job_id)
+            if ended(status):
+                outcomes[item] = (status, body)
+                pending.remove(item)
         if not pending:
             break
         if progress:
             progress.show('Waiting for %d of %s (%ds)' % (
-                len(pending), render.count(len(job_ids), 'ECS job'),
+                len(pending), render.count(len(ids), noun),
                 poller.elapsed))
     if progress:
         progress.done()
-    for job_id in pending:
-        outcomes[job_id] = (TIMED_OUT, None)
+    for item in pending:
+        outcomes[item] = (TIMED_OUT, None)
     return outcomes

@@ -309,6 +309,14 @@ class SnapshotTest(OtcRulesTestCase):
         self.assertEqual([(match.group(1), 'available', True)],
                          [(s['name'], s['status'], True) for s in snaps])
 
+    def test_snapshot_polls_ride_out_a_passing_5xx(self):
+        # Following a snapshot is a wait like the others: a 503 that
+        # lasts longer than a read's own retries is looked at again.
+        self.sim.add_fault('GET', r'/snapshots/[^/]+$', status=503, count=6)
+        result = self.detach('--snapshot', 'xen-linux', 'xen-data')
+        self.assertDetachedOnce(result, 'xen-linux', 'xen-data')
+        self.assertIn('is available', result.stderr)
+
     def test_failed_snapshot_detaches_nothing(self):
         result = self.detach('--snapshot', 'crypt-running', 'snap-fails')
         self.assertEqual(1, result.returncode, result)
