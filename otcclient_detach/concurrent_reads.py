@@ -12,8 +12,9 @@ error a user sees does not depend on timing.  Each call runs in a copy
 of the caller's context (so cloud.deadline applies to it).
 """
 
-import concurrent.futures
 import contextvars
+import queue
+import threading
 
 #: Reads in flight at once: enough for a server, its discovery and a few
 #: volumes; few enough not to trip OTC's flow control.
@@ -23,20 +24,42 @@ MAX_PARALLEL = 6
 def run(calls):
     """Call each of ``calls`` (no arguments) concurrently; their results.
 
-    A single call runs in this thread: nothing to overlap.
+    A single call runs in this thread: nothing to overlap.  The others
+    run in daemon threads, and this thread waits for them in a way Ctrl-C
+    interrupts: a user who stops the command does not wait for a read
+    that hangs (a read changes nothing, so it is simply left behind and
+    ends with the process).
     """
     calls = list(calls)
     if len(calls) <= 1:
         return [call() for call in calls]
-    with concurrent.futures.ThreadPoolExecutor(
-            min(MAX_PARALLEL, len(calls))) as pool:
+    outcomes = [None] * len(calls)
+    todo = queue.SimpleQueue()
+    for index, call in enumerate(calls):
         # Each read runs in a copy of the caller's context: a deadline
         # set by the caller (cloud.deadline) holds in the threads too.
-        futures = [pool.submit(contextvars.copy_context().run, call)
-                   for call in calls]
-        concurrent.futures.wait(futures)
-    for future in futures:
-        error = future.exception()
+        todo.put((index, contextvars.copy_context(), call))
+    ended = threading.Semaphore(0)
+
+    def work():
+        while True:
+            try:
+                index, context, call = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                outcomes[index] = (context.run(call), None)
+            except BaseException as e:  # raised in the caller's thread
+                outcomes[index] = (None, e)
+            finally:
+                ended.release()
+
+    for _ in range(min(MAX_PARALLEL, len(calls))):
+        threading.Thread(target=work, name='concurrent-read',
+                         daemon=True).start()
+    for _ in calls:
+        ended.acquire()
+    for _, error in outcomes:
         if error is not None:
             raise error
-    return [future.result() for future in futures]
+    return [result for result, _ in outcomes]

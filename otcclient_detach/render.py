@@ -4,6 +4,7 @@ Every message is wrapped to :data:`WIDTH` columns, the continuation lines
 indented, so that a long reason reads like a refusal does.
 """
 
+import functools
 import textwrap
 
 from otcclient_detach import rules
@@ -31,8 +32,11 @@ def escape(text):
     prints goes through here, so none can move the cursor, ring the bell
     or rewrite the terminal.
     """
+    text = str(text)
+    if text.isprintable():
+        return text  # the usual case, and the help text on every run
     return ''.join(c if c.isprintable() else repr(c)[1:-1]
-                   for c in str(text))
+                   for c in text)
 
 
 def escape_log_record(record):
@@ -80,8 +84,12 @@ def description(docstring):
     return _paragraph(docstring)
 
 
+@functools.lru_cache(maxsize=None)
 def epilog():
-    """The rules, each with its source, then the exit statuses."""
+    """The rules, each with its source, then the exit statuses.
+
+    Built once: cliff asks for it on every run, --help or not.
+    """
     lines = [_paragraph(
         'Rules, in the order they are checked (every failing rule is '
         'reported, each with its way out; when rule attached fails, %s):'

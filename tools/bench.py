@@ -221,12 +221,16 @@ def latency_table(runs, latencies, tmpdir):
 BATCH = ['web-batch-%d' % n for n in range(1, 7)]
 
 
-def batch_scenario():
+#: How long the cloud takes over a detach in the --wait measurements.
+DETACH_SECONDS = 2.0
+
+
+def batch_scenario(detach_seconds=DETACH_SECONDS):
     """The demo plus six data disks on web-linux; a detach takes 2 s."""
     import yaml
     with open(sim_scenario.DEFAULT_SCENARIO, encoding='utf-8') as fh:
         raw = yaml.safe_load(fh)
-    raw['timings']['detach_seconds'] = 2.0
+    raw['timings']['detach_seconds'] = detach_seconds
     raw['volumes'] += [
         {'name': name, 'size': 10,
          'attachments': [{'server': 'web-linux', 'device': '/dev/vd%s' % d}]}
@@ -234,9 +238,9 @@ def batch_scenario():
     return raw
 
 
-def batch_wait(runs, latency, tmpdir):
+def batch_wait(runs, latency, tmpdir, detach_seconds=DETACH_SECONDS):
     """Median seconds of --wait on 1 and on 6 disks of one running ECS."""
-    scenario = batch_scenario()
+    scenario = batch_scenario(detach_seconds)
     times = {1: [], 6: []}
     for _ in range(runs):
         for count in (1, 6):
@@ -419,15 +423,16 @@ def main(argv=None):
     if not openstack_executable():
         sys.stderr.write('no openstack CLI found\n')
         return 2
-    runs, lags = args.runs, (2, 4, 6, 8, 10)
+    runs, lags, detach_seconds = args.runs, (2, 4, 6, 8, 10), DETACH_SECONDS
     if args.smoke:
-        runs, latencies, lags = 1, [0.0], (2,)
+        # Every measurement once, with the cloud's work cut short.
+        runs, latencies, lags, detach_seconds = 1, [0.0], (0.5,), 0.5
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix='otc-bench-') as tmpdir:
         rows = latency_table(runs, latencies, tmpdir)
         batch_latency = latencies[-1]
-        one, six = batch_wait(runs, batch_latency, tmpdir)
+        one, six = batch_wait(runs, batch_latency, tmpdir, detach_seconds)
         lag = [wait_lag(seconds, batch_latency, tmpdir) for seconds in lags]
         if args.cases:
             table, results = measure(runs, tmpdir)
@@ -452,9 +457,9 @@ def main(argv=None):
     print('(each: plugin / stock; wall: the whole process; talking: first '
           'request sent to last answered)')
     print()
-    print('--wait, detach taking 2 s in the cloud, %d ms latency: 1 disk '
+    print('--wait, detach taking %g s in the cloud, %d ms latency: 1 disk '
           '%.2f s, 6 disks %.2f s (ratio %.2f)' % (
-              batch_latency * 1000, one, six, six / one))
+              detach_seconds, batch_latency * 1000, one, six, six / one))
     print('Cloud done -> --wait returned (process exit), detach of %s s, '
           '%d ms latency: %s s (median %.2f s)' % (
               ', '.join('%g' % s for s in lags), batch_latency * 1000,

@@ -428,7 +428,10 @@ class InterruptBatchTest(test_operations.OperationsTestCase):
 class InterruptBeforeDeleteTest(test_operations.OperationsTestCase):
 
     def test_ctrl_c_before_any_delete(self):
-        self.sim.add_fault('GET', r'/volumes/detail$', latency=20)
+        # The volume lookup hangs far longer than the test waits: Ctrl-C
+        # must not wait for it (it once held the process until the read
+        # ended).
+        self.sim.add_fault('GET', r'/volumes/detail$', latency=300)
         kwargs = {}
         if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
             kwargs['preexec_fn'] = test_operations.default_sigint

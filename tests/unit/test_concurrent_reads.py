@@ -72,3 +72,12 @@ class TestDeadlineReachesTheThreads(testtools.TestCase):
             seen = concurrent_reads.run([left, left, left])
         self.assertEqual([(42.0, seen[0][1])] * 3, seen)
         self.assertIsNone(cloud._deadline.get())
+
+    def test_a_hanging_read_does_not_hold_the_process(self):
+        # Daemon threads: the interpreter does not wait for them at exit,
+        # so a Ctrl-C during a hanging read ends the command at once.
+        def daemon():
+            return threading.current_thread().daemon
+
+        self.assertEqual([True, True],
+                         concurrent_reads.run([daemon, daemon]))

@@ -82,14 +82,22 @@ def make_virtualenv_like(path):
         f.write(BADLY_STYLED)
 
 
-def copy_project(dest):
-    """The project's files, without .git, tox envs or a user's venvs."""
-    def ignore(directory, names):
-        skipped = {'.git', '.tox', '.stestr', 'dist', 'build', 'cover'}
-        return [n for n in names
-                if n in skipped or n.endswith('.egg-info') or
-                os.path.exists(os.path.join(directory, n, 'pyvenv.cfg'))]
-    shutil.copytree(ROOT, dest, ignore=ignore)
+def project_skeleton(dest, paths):
+    """A clone's shape: its lint config and the paths a command names.
+
+    Each path holds one clean module: what is linted there does not
+    matter, only which directories the command walks into.
+    """
+    os.makedirs(dest)
+    shutil.copy(os.path.join(ROOT, 'tox.ini'), dest)
+    for path in paths:
+        target = os.path.join(dest, path)
+        if not path.endswith('.py'):
+            os.makedirs(target, exist_ok=True)
+            target = os.path.join(target, 'clean.py')
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, 'w') as f:
+            f.write('"""Clean."""\n')
 
 
 class TestReadmeCommandsInOrder(testtools.TestCase):
@@ -105,7 +113,7 @@ class TestReadmeCommandsInOrder(testtools.TestCase):
         self.assertEqual('flake8', command[0])
         tmp = self.useFixture(fixtures.TempDir()).path
         clone = os.path.join(tmp, 'clone')
-        copy_project(clone)
+        project_skeleton(clone, command[1:])
         make_virtualenv_like(os.path.join(clone, '.demo-venv'))
         make_virtualenv_like(os.path.join(clone, 'somevenv'))
         # The control: the same text in a project path is reported, so
