@@ -6,12 +6,9 @@ inside the methods that need it.
 """
 
 from osc_lib.command import command
-from osc_lib import exceptions
 
-EXIT_REFUSED = 1
 EXIT_INTERRUPTED = 130
 DEFAULT_TIMEOUT = 300
-REPORT_COLUMNS = ('Volume', 'Rule', 'Verdict', 'Detail')
 #: Signals that end the command like Ctrl-C does (exit 128 + number).
 STOP_SIGNALS = ('SIGTERM', 'SIGHUP')
 
@@ -221,7 +218,6 @@ class DetachVolume(command.Lister):
 
     def run(self, parsed_args):
         self._status = 0
-        self._operation = None
         previous = handle_stop_signals()
         skip_exit_collection()
         try:
@@ -237,95 +233,22 @@ class DetachVolume(command.Lister):
         return self._status
 
     def take_action(self, parsed_args):
-        from otcclient_detach import errors
         from otcclient_detach import osc_adapter
+        from otcclient_detach import workflow
+        self._check_options(parsed_args)
+        outcome = workflow.run(lambda: osc_adapter.connect(self), parsed_args,
+                               self.app.stderr, self.log,
+                               osc_adapter.auth_url(self.app))
+        self._status = outcome.status
+        return outcome.columns, outcome.rows
+
+    def _check_options(self, parsed_args):
+        """A usage error exits 2 before anything is sent."""
         problem = conflict(parsed_args)
         if problem:
-            self._parser.error(problem)  # exits 2; nothing was sent
+            self._parser.error(problem)
         if parsed_args.timeout is None:
             parsed_args.timeout = DEFAULT_TIMEOUT
-        self._operation = None
-        from otcclient_detach import render
-        try:
-            return self._detach(parsed_args)
-        except exceptions.CommandError as e:
-            # Wrapped like a refusal, names from the cloud escaped.
-            raise exceptions.CommandError(render.fill(str(e)))
-        except Exception as e:
-            message = errors.failure_message(
-                e, osc_adapter.auth_url(self.app),
-                sent=getattr(self._operation, 'sent', False))
-            if message is None:
-                raise
-            raise exceptions.CommandError(render.fill(message))
-
-    def _detach(self, parsed_args):
-        from otcclient_detach import facts
-        from otcclient_detach import model
-        from otcclient_detach import operations
-        from otcclient_detach import osc_adapter
-        from otcclient_detach import render
-        from otcclient_detach import rules
-
-        stderr = self.app.stderr
-        # The decision log is printed too: names from the cloud escaped.
-        self.log.addFilter(render.escape_log_record)
-        gatherer = facts.Gatherer(osc_adapter.connect(self))
-        stop_first = parsed_args.stop_server
-        gathered = gatherer.gather(parsed_args.server, parsed_args.volumes,
-                                   stop_first=stop_first)
-        findings = [rules.evaluate(f, force=parsed_args.force,
-                                   stop_first=stop_first) for f in gathered]
-        for fact, volume_findings in zip(gathered, findings):
-            for f in volume_findings:
-                self.log.info('Volume %s: rule %s: %s (%s)',
-                              fact.volume.label, f.rule, f.verdict,
-                              f.message)
-        if parsed_args.force_detach:
-            system = [f.volume.label for f in gathered
-                      if model.is_system_disk(f)]
-            if system:
-                raise exceptions.CommandError(
-                    '--force-detach is for data disks only; %s is the system '
-                    'disk of server %s' % (', '.join(system),
-                                           gathered[0].server.label))
-            # The data-loss path: a finding of its own per volume.
-            for fact, volume_findings in zip(gathered, findings):
-                verdict, message, advice = rules.check_force_detach(
-                    fact, force=parsed_args.force, stop_first=stop_first)
-                if verdict != rules.SKIP:
-                    volume_findings.append(rules.Finding(
-                        'force-detach', verdict, message, advice,
-                        fact.volume.id))
-        render.weaker_facts(stderr, gathered)
-        refused = any(rules.refusals(f) for f in findings)
-        if parsed_args.dry_run:
-            self._status = EXIT_REFUSED if refused else 0
-            return REPORT_COLUMNS, render.report_rows(
-                gathered, findings, snapshot=parsed_args.snapshot)
-        if refused:
-            render.refusals(stderr, gathered, findings)
-            self._status = EXIT_REFUSED
-            return (), ()
-        start_refused = operations.start_refusal(gathered,
-                                                 parsed_args.start_server)
-        if start_refused:
-            stderr.write(render.fill(start_refused) + '\n')
-            self._status = EXIT_REFUSED
-            return (), ()
-        render.warnings(stderr, gathered, findings)
-        options = operations.Options(
-            api=parsed_args.api, wait=parsed_args.wait,
-            timeout=parsed_args.timeout,
-            force_detach=parsed_args.force_detach,
-            stop_server=parsed_args.stop_server,
-            start_server=parsed_args.start_server,
-            snapshot=parsed_args.snapshot)
-        self._operation = operations.Operation(
-            gatherer, gathered[0].server, [f.volume for f in gathered],
-            options, stderr)
-        self._status = self._operation.run()
-        return (), ()
 
 
 def _silence(stream):
