@@ -238,7 +238,7 @@ class DetachVolume(command.Lister):
         self._check_options(parsed_args)
         outcome = workflow.run(lambda: osc_adapter.connect(self), parsed_args,
                                self.app.stderr, self.log,
-                               osc_adapter.auth_url(self.app))
+                               lambda: osc_adapter.auth_url(self.app))
         self._status = outcome.status
         return outcome.columns, outcome.rows
 

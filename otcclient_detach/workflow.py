@@ -33,11 +33,13 @@ class Outcome(object):
     rows: typing.Any = ()
 
 
-def run(connect, args, stderr, log, auth_url=None):
+def run(connect, args, stderr, log, auth_url=lambda: None):
     """Detach ``args.volumes`` from ``args.server``; an :class:`Outcome`.
 
     ``connect`` gives the CLI's openstacksdk connection (it
-    authenticates); ``log`` is the command's logger (``-v``).
+    authenticates); ``log`` is the command's logger (``-v``);
+    ``auth_url`` gives the auth URL for a failure message (asked only
+    then: the CLI reads its configuration when it authenticates).
     """
     # The decision log is printed too: names from the cloud escaped.
     log.addFilter(render.escape_log_record)
@@ -49,7 +51,7 @@ def run(connect, args, stderr, log, auth_url=None):
         raise exceptions.CommandError(render.fill(str(e)))
     except Exception as e:
         message = errors.failure_message(
-            e, auth_url, sent=bool(started) and started[0].sent)
+            e, auth_url(), sent=bool(started) and started[0].sent)
         if message is None:
             raise
         raise exceptions.CommandError(render.fill(message))

@@ -96,7 +96,10 @@ def _read_file(path):
             data = json.loads(text)
         else:
             import yaml  # only needed for YAML scenarios
-            data = yaml.safe_load(text)
+            # libyaml's safe loader where PyYAML has it: parsing the demo
+            # scenario in pure Python costs every simulator ~80 ms.
+            data = yaml.load(text, Loader=getattr(yaml, 'CSafeLoader',
+                                                  yaml.SafeLoader))
     except Exception as exc:  # JSONDecodeError or yaml.YAMLError
         raise ScenarioError('%s: cannot parse: %s' % (path, exc))
     if not isinstance(data, dict):

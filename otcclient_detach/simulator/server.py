@@ -107,8 +107,13 @@ class Simulator:
         if not servers:
             return
         self._stopping.set()  # ends injected latency sleeps
-        for server in servers.values():
-            server.shutdown()
+        # Side by side: each shutdown waits for its server's next poll.
+        stoppers = [threading.Thread(target=server.shutdown)
+                    for server in servers.values()]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join()
         for thread in self._threads:
             thread.join(5)
         self._threads = []
