@@ -101,12 +101,15 @@ class LoggingState(fixtures.Fixture):
                 if isinstance(logger, logging.Logger)}
 
     def _restore_levels(self, levels):
-        # Only the changed ones: each setLevel() empties every logger's
-        # cache, hundreds of loggers times hundreds would cost seconds.
+        # Each setLevel() empties the cache of every logger (thousands
+        # here): the levels are put back as they are, then one setLevel()
+        # empties the caches once.
+        root = logging.getLogger()
         for name, level in self._levels().items():
             if level != levels.get(name, logging.NOTSET):
-                logging.getLogger(name).setLevel(
-                    levels.get(name, logging.NOTSET))
+                logging.getLogger(name).level = levels.get(name,
+                                                           logging.NOTSET)
+        root.setLevel(root.level)
 
 
 def forget_clients():
