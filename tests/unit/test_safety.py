@@ -266,7 +266,9 @@ class SafetyTestCase(utils.TestCommand):
                                timeout, clock=clock.clock,
                                sleep=clock.sleep)), \
                 mock.patch('otcclient_detach.detach.native_endpoint',
-                           return_value=cloud_.ecs):
+                           return_value=cloud_.ecs), \
+                mock.patch('otcclient_detach.facts.evs_native_endpoint',
+                           return_value=cloud_.evs):
             try:
                 status = cmd.run(parsed)
             except exceptions.CommandError:
@@ -420,7 +422,9 @@ class TestRetryPolicy(SafetyTestCase):
             self.app.stderr = io.StringIO()
             cmd = command.DetachVolume(self.app, None)
             with mock.patch('otcclient_detach.detach.native_endpoint',
-                            return_value=cloud_.ecs):
+                            return_value=cloud_.ecs), \
+                    mock.patch('otcclient_detach.facts.evs_native_endpoint',
+                               return_value=cloud_.evs):
                 status = cmd.run(self.check_parser(
                     cmd, ['--api', api, 'ecs', 'disk'], []))
             self.assertEqual(1, status)
