@@ -335,8 +335,9 @@ class Gatherer(object):
                      server.root_device_name)
             return None
         LOG.info("Server %s: system disk %s (%s) at %s (from EVS's disk "
-                 "list for server %s, %s)", server.label, roots[0].label,
-                 roots[0].id, server.root_device_name, server.id, request)
+                 "list for server %s (%s))", server.label, roots[0].label,
+                 roots[0].id, server.root_device_name, server.id,
+                 EVS_DISK_LIST)
         return roots[0]
 
     def _system_volume_id(self, server):
