@@ -584,6 +584,22 @@ class TestGather(GathererTestCase):
                          {c[0] for c in self.cloud.sent()})
 
 
+class TestEvsNativeEndpoint(testtools.TestCase):
+    """EVS's /v2 beside the block storage endpoint, whichever version."""
+
+    def test_beside_v3_and_v2(self):
+        for api in ('v2', 'v3'):
+            block_storage = fakes.FakeProxy('block-storage',
+                                            fakes.VOLUME_ENDPOINTS[api])
+            evs = facts.evs_native_endpoint(block_storage)
+            self.assertEqual(fakes.VOLUME_ENDPOINTS['v2'],
+                             evs.endpoint_override)
+            self.assertIs(block_storage.session, evs.session)
+            # The proxy's retry settings (clouds.yaml) carry over.
+            self.assertEqual(block_storage.connect_retries,
+                             evs.connect_retries)
+
+
 class TestErrorFrom(testtools.TestCase):
 
     def test_nova_style_with_custom_errno(self):
