@@ -14,6 +14,7 @@ once, and its failure is judged by reading the state again.
 import contextlib
 import contextvars
 import logging
+import re
 import time
 
 from otcclient_detach import errors
@@ -114,6 +115,21 @@ def adapter_at(proxy, url):
         status_code_retries=getattr(proxy, 'status_code_retries', None),
         retriable_status_codes=getattr(proxy, 'retriable_status_codes',
                                        None))
+
+
+def sibling(proxy, version, service_type=None):
+    """An adapter for API ``version`` of ``proxy``'s service, same host.
+
+    The catalog's ``service_type`` entry when given and listed; else the
+    proxy's endpoint with its version segment swapped: OTC serves ECS's
+    ``/v1/{project_id}`` next to ``/v2.1/{project_id}``, and EVS's
+    native ``/v2/{project_id}`` next to ``/v3/{project_id}``.
+    """
+    url = service_type and catalog_url(proxy, service_type)
+    if not url:
+        url = re.sub(r'/v\d+(\.\d+)?(?=/|$)', '/' + version,
+                     proxy.get_endpoint(), count=1)
+    return adapter_at(proxy, url)
 
 
 def _at_least(value, minimum):

@@ -1,7 +1,5 @@
 """The detach calls themselves: nova-compatible and OTC's native ECS API."""
 
-import re
-
 from otcclient_detach import cloud
 from otcclient_detach import errors
 
@@ -37,9 +35,7 @@ def native_endpoint(compute):
     swapping the version segment of the compute endpoint finds it where
     the catalog has no ``ecs`` entry.
     """
-    url = cloud.catalog_url(compute, 'ecs') or re.sub(
-        r'/v2(\.\d+)?(?=/|$)', '/v1', compute.get_endpoint(), count=1)
-    return cloud.adapter_at(compute, url)
+    return cloud.sibling(compute, 'v1', 'ecs')
 
 
 def detach_native(ecs, server_id, volume_id, force=False):

@@ -144,6 +144,9 @@ SERVICES = (
         route(EVS + '/volumes/detail',
               storage.StorageAPI.on_volumes_detail, GET),
         route(EVS + '/volumes/<vid>', storage.StorageAPI.on_volume, GET),
+        # EVS's native disk list: under /v2 only, as OTC documents it
+        route('/v2/<pid>/cloudvolumes/detail',
+              storage.StorageAPI.on_cloudvolumes_detail, GET),
         route(EVS + '/snapshots',
               snapshots.SnapshotAPI.on_snapshots, GET + POST),
         route(EVS + '/snapshots/detail',
@@ -342,7 +345,7 @@ class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
                 mv = ('compute', self._microversion(
                     request, 'compute', views.COMPUTE_MIN, views.COMPUTE_MAX,
                     'X-OpenStack-Nova-API-Version'))
-            elif service == 'evs' and values['api'] == 'v3':
+            elif service == 'evs' and values.get('api') == 'v3':
                 mv = ('volume', self._microversion(
                     request, 'volume', views.VOLUME_V3_MIN,
                     views.VOLUME_V3_MAX))

@@ -12,6 +12,9 @@ from urllib.parse import urlencode
 
 from otcclient_detach.simulator.http_util import HTTPError
 
+#: The largest ``limit`` of EVS's native disk list.
+EVS_MAX_LIMIT = 1000
+
 
 def after_marker(request, items, missing):
     """The items after the request's ``marker``; ``missing`` if absent.
@@ -27,8 +30,25 @@ def after_marker(request, items, missing):
     return items[ids.index(marker) + 1:]
 
 
-def limit_of(request, max_limit):
-    """The page size asked for, capped at ``max_limit``; 400 if bad."""
+def offset_of(request):
+    """The ``offset`` asked for (items skipped), 0 if none; 400 if bad."""
+    raw = request.args.get('offset')
+    if raw is None or raw == '':
+        return 0
+    try:
+        offset = int(raw)
+    except ValueError:
+        raise HTTPError(400, 'offset param must be an integer')
+    if offset < 0:
+        raise HTTPError(400, 'offset param must not be negative')
+    return offset
+
+
+def limit_of(request, max_limit, minimum=0):
+    """The page size asked for, capped at ``max_limit``; 400 if bad.
+
+    nova and cinder take 0; EVS's native list wants at least 1.
+    """
     raw = request.args.get('limit')
     if raw is None or raw == '':
         return max_limit
@@ -36,8 +56,8 @@ def limit_of(request, max_limit):
         limit = int(raw)
     except ValueError:
         raise HTTPError(400, 'limit param must be an integer')
-    if limit < 0:
-        raise HTTPError(400, 'limit param must be positive')
+    if limit < minimum:
+        raise HTTPError(400, 'limit param must be at least %d' % minimum)
     return min(limit, max_limit)
 
 
@@ -47,9 +67,17 @@ def page(request, items, collection, max_limit):
     items = items[:limit]
     if not items or len(items) < limit:
         return items, {}
-    # Like nova and cinder: the request's own parameters, new marker.
+    return items, next_link(request, items[-1].id, collection)
+
+
+def next_link(request, marker, collection, drop=()):
+    """``{"<collection>_links": [{"rel": "next", ...}]}`` after ``marker``.
+
+    Like nova and cinder: the request's own parameters (but ``drop``),
+    the new marker.
+    """
     args = [(k, v) for k, v in request.args.items(multi=True)
-            if k != 'marker']
-    args.append(('marker', items[-1].id))
+            if k != 'marker' and k not in drop]
+    args.append(('marker', marker))
     href = '%s?%s' % (request.base_url, urlencode(args))
-    return items, {collection + '_links': [{'rel': 'next', 'href': href}]}
+    return {collection + '_links': [{'rel': 'next', 'href': href}]}

@@ -57,6 +57,42 @@ class StorageAPI:
                                 request.microversion)
             for v in volumes]}, **links))
 
+    def on_cloudvolumes_detail(self, request):
+        """EVS's native disk list (``/v2`` only).
+
+        EVS API reference, "Querying Details About All Disks": filters,
+        ``count`` of all that match, then ``marker``, ``offset`` and
+        ``limit`` (1 to 1000); ``volumes_links`` when more are left.
+        """
+        args = request.args
+        volumes = self.state.list_volumes()
+        if args.get('server_id'):
+            volumes = [v for v in volumes
+                       if any(a.server_id == args['server_id']
+                              for a in v.attachments)]
+        for key in ('name', 'id'):
+            if args.get(key):
+                volumes = [v for v in volumes
+                           if getattr(v, key) == args[key]]
+        if args.get('status'):
+            volumes = [v for v in volumes
+                       if self.state.volume_status(v) == args['status']]
+        count = len(volumes)
+        volumes = paging.after_marker(request, volumes, HTTPError(
+            400, 'Marker %s could not be found.' % args.get('marker')))
+        volumes = volumes[paging.offset_of(request):]
+        # OTC documents this list's limit (1000), unlike cinder's
+        # configurable one: the scenario's page_size does not apply.
+        limit = paging.limit_of(request, paging.EVS_MAX_LIMIT, minimum=1)
+        base = base_url(request)
+        body = {'volumes': [views.cloud_volume(self.state, base, v)
+                            for v in volumes[:limit]],
+                'count': count}
+        if len(volumes) > limit:
+            body.update(paging.next_link(request, volumes[limit - 1].id,
+                                         'volumes', drop=('offset',)))
+        return json_response(body)
+
     def on_volume(self, request, api, vid):
         vol = self.state.get_volume(vid)
         return json_response({'volume': views.volume_detail(

@@ -334,6 +334,15 @@ def volume_detail(state, base, api, vol, mv=None):
     return out
 
 
+def cloud_volume(state, base, vol):
+    """A disk of EVS's native list: cinder's v2 document and EVS's own."""
+    out = volume_detail(state, base, 'v2', vol)
+    out.update({'service_type': 'EVS', 'dedicated_storage_id': None,
+                'dedicated_storage_name': None, 'tags': {},
+                'wwn': _hexhash('wwn', vol.id)[:32]})
+    return out
+
+
 # -- images ---------------------------------------------------------------
 
 # glance's types of the image fields the simulator answers with; the OS

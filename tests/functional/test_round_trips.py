@@ -5,9 +5,13 @@ sent one after another cannot overlap and the log shows which were sent
 side by side.  The assertions are counts from the log, never times.
 """
 
+import os
+
 from tests.functional import base
 import testtools
 import yaml
+
+from otcclient_detach.simulator import scenario as sim_scenario
 
 #: Added to every request: long enough that requests sent side by side
 #: overlap in the log even when a busy machine starts a thread late,
@@ -16,21 +20,26 @@ LATENCY = 0.25
 
 #: A running ECS, a data disk, by names: identity discovery, token, the
 #: lookups (compute discovery, server, volume) side by side, the system
-#: disk's place (attachment list), its OS (volume GET), the DELETE.
-ROUND_TRIPS_RUNNING_BY_NAMES = 6
+#: disk and its OS (EVS's disk list of the server), the DELETE.
+ROUND_TRIPS_RUNNING_BY_NAMES = 5
+FEATURES = os.path.join(os.path.dirname(sim_scenario.__file__), 'scenarios',
+                        'features.yaml')
 
 
-class RoundTripTest(base.SimulatorTestCase):
+class RoundTripTestCase(base.SimulatorTestCase):
 
     volume_api_version = '3'
 
     def setUp(self):
-        super(RoundTripTest, self).setUp()
+        super(RoundTripTestCase, self).setUp()
         self.sim.add_fault('*', '.*', latency=LATENCY, count=None)
 
     def overlapping(self, first, second):
         return first['started'] < second['finished'] and \
             second['started'] < first['finished']
+
+
+class RoundTripTest(RoundTripTestCase):
 
     def test_running_ecs_by_names(self):
         result = self.detach('web-linux', 'web-data-1')
@@ -39,7 +48,7 @@ class RoundTripTest(base.SimulatorTestCase):
                          base.round_trips(self.sim.requests),
                          self.sim.requests)
 
-    def test_five_without_identity_discovery(self):
+    def test_four_without_identity_discovery(self):
         # auth_type v3password names the identity version itself, so
         # keystoneauth reads no version document before the token.
         with open(self.clouds_yaml, encoding='utf-8') as f:
@@ -84,6 +93,36 @@ class RoundTripTest(base.SimulatorTestCase):
         # Identity discovery, token, lookups, DELETE.
         self.assertEqual(4, base.round_trips(self.sim.requests),
                          self.sim.requests)
+
+
+class KeyAndOsRoundTripTest(RoundTripTestCase):
+    """KMS's describe-key beside the OS read, not after it."""
+
+    scenario = FEATURES
+
+    def test_key_read_beside_the_os_read(self):
+        result = self.detach('crypt-running', 'enc-enabled')
+        self.assertDetachedOnce(result, 'crypt-running', 'enc-enabled')
+        keys = self.requests('POST', '/kms/describe-key', 'kms')
+        lists = self.requests('GET', '/cloudvolumes/detail', 'volume')
+        self.assertEqual((1, 1), (len(keys), len(lists)), self.sim.requests)
+        self.assertTrue(self.overlapping(keys[0], lists[0]),
+                        self.sim.requests)
+        self.assertEqual(ROUND_TRIPS_RUNNING_BY_NAMES,
+                         base.round_trips(self.sim.requests),
+                         self.sim.requests)
+
+    def test_two_keys_and_the_os_side_by_side(self):
+        result = self.detach('--dry-run', 'crypt-running', 'enc-enabled',
+                             'enc-disabled')
+        self.assertEqual(1, result.returncode, result)
+        reads = (self.requests('POST', '/kms/describe-key', 'kms') +
+                 self.requests('GET', '/cloudvolumes/detail', 'volume'))
+        self.assertEqual(3, len(reads), self.sim.requests)
+        for first in reads:
+            for second in reads:
+                self.assertTrue(self.overlapping(first, second),
+                                self.sim.requests)
 
 
 class RoundTripCountTest(testtools.TestCase):

@@ -233,7 +233,10 @@ class TestRules(RulesMixin, base.SimulatorTestCase):
                              env=self.env(OS_VOLUME_API_VERSION='3'))
         self.assertDetachedOnce(result, 'web-linux', 'web-data-1')
         self.assertNotEqual([], self.requests('GET', '/v3/', 'volume'))
-        self.assertEqual([], self.requests('GET', '/v2/', 'volume'))
+        # Only EVS's native disk list, which OTC serves under /v2 only.
+        self.assertEqual(
+            ['/v2/%s/cloudvolumes/detail' % self.sim.project_id],
+            [r['path'] for r in self.requests('GET', '/v2/', 'volume')])
 
     # -- request budget ----------------------------------------------------
 
@@ -269,12 +272,13 @@ class TestRules(RulesMixin, base.SimulatorTestCase):
     # Budgets relative to stock (#13: never more requests than stock).
     # With block storage v2 the SDK reads the volume service's version
     # document first (stock runs with v3, which needs none), so one
-    # request more than with v3.
+    # request more than with v3.  A running ECS: one read (EVS's disk
+    # list of the server) for its system disk and OS.
     def test_budget_running_ecs_by_names(self):
-        self.assertBudget('web-linux', 'web-data-2', 0)
+        self.assertBudget('web-linux', 'web-data-2', -1)
 
     def test_budget_running_ecs_by_names_volume_v3(self):
-        self.assertBudget('web-linux', 'web-data-2', -1,
+        self.assertBudget('web-linux', 'web-data-2', -2,
                           OS_VOLUME_API_VERSION='3')
 
     def test_budget_stopped_ecs_by_names(self):

@@ -3,10 +3,10 @@
 ``FakeProxy`` stands for an openstacksdk proxy (a keystoneauth adapter):
 its ``request(url, method, raise_exc=False, **kwargs)`` answers from a
 routing table that a test fills, and records every call.  ``FakeCloud``
-fills the tables of four such proxies (compute, block storage, image and
-OTC's native ECS API) from servers, volumes, images and jobs kept as the
-cloud would send them, so that a test states the situation and then
-looks at the requests the code sent.
+fills the tables of five such proxies (compute, block storage, image,
+OTC's native ECS API and EVS's native disk list) from servers, volumes,
+images and jobs kept as the cloud would send them, so that a test
+states the situation and then looks at the requests the code sent.
 """
 
 import collections
@@ -336,6 +336,8 @@ class FakeCloud(object):
                                        self.log)
         self.image = FakeProxy('image', IMAGE_ENDPOINT, self.log)
         self.ecs = FakeProxy('ecs', ECS_ENDPOINT, self.log)
+        #: EVS's native /v2 API (facts.evs_native_endpoint).
+        self.evs = FakeProxy('evs', VOLUME_ENDPOINTS['v2'], self.log)
         self.connection = FakeConnection(self.compute, self.block_storage,
                                          self.image)
         self.servers = collections.OrderedDict()
@@ -419,7 +421,8 @@ class FakeCloud(object):
 
     def unrouted(self):
         return (self.compute.unrouted + self.block_storage.unrouted +
-                self.image.unrouted + self.ecs.unrouted)
+                self.image.unrouted + self.ecs.unrouted +
+                self.evs.unrouted)
 
     # -- the answers ------------------------------------------------------
 
@@ -441,6 +444,7 @@ class FakeCloud(object):
             r'/cloudservers/([^/]+)/detachvolume/([^/]+)'),
             self._native_detach)
         e.route('GET', re.compile(r'/jobs/([^/]+)'), self._get_job)
+        self.evs.route('GET', '/cloudvolumes/detail', self._list_disks)
 
     def _get_server(self, call, server_id):
         if server_id not in self.servers:
@@ -501,6 +505,14 @@ class FakeCloud(object):
         return 200, {'volumes': [copy.deepcopy(v)
                                  for v in self.volumes.values()
                                  if name is None or v['name'] == name]}
+
+    def _list_disks(self, call):
+        """EVS's native disk list; ``server_id`` filters, one page."""
+        server_id = (call.params or {}).get('server_id')
+        found = [copy.deepcopy(v) for v in self.volumes.values()
+                 if server_id is None or
+                 any(a['server_id'] == server_id for a in v['attachments'])]
+        return 200, {'volumes': found, 'count': len(found)}
 
     def _get_image(self, call, image_id):
         if image_id not in self.images:

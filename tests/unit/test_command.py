@@ -40,6 +40,9 @@ class DetachTestCase(utils.TestCommand):
         self.useFixture(fixtures.MockPatch(
             'otcclient_detach.detach.native_endpoint',
             return_value=self.cloud.ecs))
+        self.useFixture(fixtures.MockPatch(
+            'otcclient_detach.facts.evs_native_endpoint',
+            return_value=self.cloud.evs))
         self.server = self.cloud.linux_server('web-1')
         self.sid = self.server['id']
         self.system = self.cloud.system_volume(self.server)
@@ -211,12 +214,10 @@ class TestDetachDataDisk(DetachTestCase):
         self.assertEqual(
             [('compute', 'GET', '/servers/detail', {'name': r'^web\-1$'}),
              ('block-storage', 'GET', '/volumes/detail', {'name': 'data-1'}),
-             # OTC's volumes_attached has no device: nova's attachment
-             # list names the system disk.
-             ('compute', 'GET', '/servers/%s/os-volume_attachments' %
-              self.sid, None),
-             ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
-              None),
+             # OTC's volumes_attached has no device: EVS's disk list
+             # of the server names the system disk and its OS at once.
+             ('evs', 'GET', '/cloudvolumes/detail',
+              {'server_id': self.sid}),
              ('compute', 'DELETE', self.attachment_url(self.data1), None)],
             self.cloud.sent())
         self.assertEqual('2.60', self.cloud.log[0].microversion)
@@ -228,12 +229,10 @@ class TestDetachDataDisk(DetachTestCase):
             [('compute', 'GET', '/servers/%s' % self.sid, None),
              ('block-storage', 'GET', '/volumes/%s' % self.data1['id'],
               None),
-             # OTC's volumes_attached has no device: nova's attachment
-             # list names the system disk.
-             ('compute', 'GET', '/servers/%s/os-volume_attachments' %
-              self.sid, None),
-             ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
-              None),
+             # OTC's volumes_attached has no device: EVS's disk list
+             # of the server names the system disk and its OS at once.
+             ('evs', 'GET', '/cloudvolumes/detail',
+              {'server_id': self.sid}),
              ('compute', 'DELETE', self.attachment_url(self.data1), None)],
             self.cloud.sent())
 
@@ -243,8 +242,7 @@ class TestDetachDataDisk(DetachTestCase):
         self.assertDeleted(self.data1, self.data2)
         # The OS is read once for both.
         self.assertEqual(1, self.cloud.sent().count(
-            ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
-             None)))
+            ('evs', 'GET', '/cloudvolumes/detail', {'server_id': self.sid})))
 
     def test_same_volume_twice_is_detached_once(self):
         status = self.run_command('web-1', 'data-1', self.data1['id'])

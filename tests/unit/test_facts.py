@@ -27,6 +27,10 @@ class GathererTestCase(testtools.TestCase):
         super(GathererTestCase, self).setUp()
         self.cloud = fakes.FakeCloud()
         self.gatherer = facts.Gatherer(self.cloud.connection)
+        patcher = mock.patch('otcclient_detach.facts.evs_native_endpoint',
+                             return_value=self.cloud.evs)
+        patcher.start()
+        self.addCleanup(patcher.stop)
 
     def assertNothingUnrouted(self):
         self.assertEqual([], self.cloud.unrouted())
@@ -277,9 +281,20 @@ class TestOsInfo(GathererTestCase):
         del self.cloud.log[:]
         return self.gatherer.os_info(server, vol)
 
-    def test_from_system_disk_found_in_the_attachment_list(self):
-        # OTC's volumes_attached has no device: nova's
-        # attachment list names the system disk.
+    def disk_list(self):
+        return ('evs', 'GET', '/cloudvolumes/detail',
+                {'server_id': self.server['id']})
+
+    def old_path(self):
+        """nova's attachment list, then the system disk's GET."""
+        return [('compute', 'GET', '/servers/%s/os-volume_attachments' %
+                 self.server['id'], None),
+                ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
+                 None)]
+
+    def test_from_system_disk_in_evs_disk_list(self):
+        # OTC's volumes_attached has no device: EVS's disk list of the
+        # server names the system disk and its OS in one read.
         for entry in self.server['os-extended-volumes:volumes_attached']:
             entry.pop('device', None)
         found = self.os_info()
@@ -287,12 +302,75 @@ class TestOsInfo(GathererTestCase):
         self.assertEqual('Linux', found.os_type)
         self.assertIn('volume_image_metadata of system disk web-1-sys',
                       found.source)
-        self.assertEqual(
-            [('compute', 'GET', '/servers/%s/os-volume_attachments' %
-              self.server['id'], None),
-             ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
-              None)],
-            self.cloud.sent())
+        self.assertEqual([self.disk_list()], self.cloud.sent())
+
+    def assertFallsBack(self):
+        """The old path is taken, and finds the same OS."""
+        found = self.os_info()
+        self.assertEqual(fakes.LINUX_OS, found.version)
+        self.assertEqual([self.disk_list()] + self.old_path(),
+                         self.cloud.sent())
+
+    def test_disk_list_refused_falls_back(self):
+        for status in (404, 400, 403):
+            self.cloud.evs.route('GET', '/cloudvolumes/detail', times=1,
+                                 status=status,
+                                 body=fakes.otc_error('EVS.0001', 'no'))
+            self.assertFallsBack()
+
+    def test_disk_list_without_a_list_falls_back(self):
+        for body in ({'count': 1}, {'volumes': 'web-1-sys'},
+                     {'volumes': [{'name': 'no id'}]},
+                     {'volumes': [dict(self.system, attachments=1)]},
+                     {'volumes': [dict(self.system,
+                                       volume_image_metadata='x')]}):
+            self.cloud.evs.route('GET', '/cloudvolumes/detail', times=1,
+                                 body=body)
+            self.assertFallsBack()
+
+    def test_two_disks_at_root_device_name_fall_back(self):
+        twin = dict(self.system, id=fakes.new_id('vol'),
+                    volume_image_metadata={'__os_version': 'Windows 95'})
+        self.cloud.evs.route('GET', '/cloudvolumes/detail', body={
+            'volumes': [self.system, twin], 'count': 2})
+        self.assertFallsBack()
+
+    def test_disk_list_ignoring_the_filter_still_finds_this_server(self):
+        # A disk of another server at the same device is no system disk
+        # of this one.
+        other = self.cloud.add_server('web-2')
+        self.cloud.add_volume('web-2-sys', other, '/dev/vda',
+                              os_version=fakes.UNLISTED_OS)
+        self.cloud.evs.route('GET', '/cloudvolumes/detail', body={
+            'volumes': list(self.cloud.volumes.values()), 'count': 3})
+        found = self.os_info()
+        self.assertEqual(fakes.LINUX_OS, found.version)
+        self.assertEqual([self.disk_list()], self.cloud.sent())
+
+    def test_disk_list_pages_are_followed_by_marker(self):
+        sid = self.server['id']
+        self.cloud.evs.route('GET', '/cloudvolumes/detail',
+                             params={'server_id': sid},
+                             body={'volumes': [self.data], 'count': 2})
+        self.cloud.evs.route('GET', '/cloudvolumes/detail',
+                             params={'server_id': sid,
+                                     'marker': self.data['id']},
+                             body={'volumes': [self.system], 'count': 2})
+        found = self.os_info()
+        self.assertEqual(fakes.LINUX_OS, found.version)
+        self.assertEqual(2, len(self.cloud.sent()))
+
+    def test_disk_list_without_end_falls_back(self):
+        self.cloud.evs.route('GET', '/cloudvolumes/detail', body={
+            'volumes': [self.data],
+            'volumes_links': [{'rel': 'next', 'href': 'x'}]})
+        found = self.os_info()
+        self.assertEqual(fakes.LINUX_OS, found.version)
+        self.assertEqual([self.disk_list()] + self.old_path(),
+                         [c for c in self.cloud.sent()
+                          if c[0] != 'evs' or c[3] == self.disk_list()[3]])
+        self.assertEqual(facts.MAX_DISK_LIST_PAGES, len(
+            [c for c in self.cloud.sent() if c[0] == 'evs']))
 
     def test_without_root_device_name_the_native_boot_index_decides(self):
         self.server['OS-EXT-SRV-ATTR:root_device_name'] = None
@@ -333,18 +411,13 @@ class TestOsInfo(GathererTestCase):
                           decoy['id'], None), self.cloud.sent())
 
     def test_from_attachment_list_when_volumes_attached_has_no_device(self):
-        # Upstream nova lists only IDs in os-extended-volumes.
+        # Upstream nova lists only IDs in os-extended-volumes; a cloud
+        # without EVS's disk list: nova's attachment list.
         for entry in self.server['os-extended-volumes:volumes_attached']:
             del entry['device']
-        found = self.os_info()
-        self.assertEqual(fakes.LINUX_OS, found.version)
-        self.assertEqual(
-            [('compute', 'GET',
-              '/servers/%s/os-volume_attachments' % self.server['id'],
-              None),
-             ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
-              None)],
-            self.cloud.sent())
+        self.cloud.evs.route('GET', '/cloudvolumes/detail', status=404,
+                             body=fakes.nova_error(404, 'Not Found'))
+        self.assertFallsBack()
 
     def test_detaching_the_system_disk_needs_no_extra_request(self):
         found = self.os_info(self.system)
@@ -360,11 +433,10 @@ class TestOsInfo(GathererTestCase):
         self.assertEqual('Linux', found.os_type)
         self.assertEqual('image %s (%s)' % (image['name'], image['id']),
                          found.source)
+        # The listed system disk has no __os_version: as before, the
+        # image.
         self.assertEqual(
-            [('compute', 'GET', '/servers/%s/os-volume_attachments' %
-              self.server['id'], None),
-             ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
-              None),
+            [self.disk_list(),
              ('image', 'GET', '/images/%s' % image['id'], None)],
             self.cloud.sent())
 
@@ -422,9 +494,11 @@ class TestOsInfo(GathererTestCase):
         self.cloud.detach(self.server['id'], self.system['id'])
         found = self.os_info()
         self.assertEqual('my-image', found.version)
-        # Looked in volumes_attached, then asked nova's list once.
+        self.assertFalse(found.confirmed)
+        # No disk at root_device_name in EVS's list: nova's list, once.
         self.assertEqual(
-            [('compute', 'GET',
+            [self.disk_list(),
+             ('compute', 'GET',
               '/servers/%s/os-volume_attachments' % self.server['id'],
               None)],
             self.cloud.sent())
@@ -450,10 +524,8 @@ class TestGather(GathererTestCase):
               {'name': r'^web\-1$'}),
              ('block-storage', 'GET', '/volumes/detail',
               {'name': 'data-1'}),
-             ('compute', 'GET', '/servers/%s/os-volume_attachments' %
-              self.server['id'], None),
-             ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
-              None)],
+             ('evs', 'GET', '/cloudvolumes/detail',
+              {'server_id': self.server['id']})],
             self.cloud.sent())
         self.assertNothingUnrouted()
 
@@ -463,8 +535,8 @@ class TestGather(GathererTestCase):
                          [f.volume.id for f in gathered])
         self.assertIs(gathered[0].os, gathered[1].os)
         self.assertEqual(1, self.cloud.sent().count(
-            ('block-storage', 'GET', '/volumes/%s' % self.system['id'],
-             None)))
+            ('evs', 'GET', '/cloudvolumes/detail',
+             {'server_id': self.server['id']})))
 
     def test_stopped_ecs_needs_no_os(self):
         self.server['status'] = 'SHUTOFF'
@@ -510,6 +582,22 @@ class TestGather(GathererTestCase):
         self.assertIn("No server with a name or ID of 'nope'", str(error))
         self.assertEqual({'compute', 'block-storage'},
                          {c[0] for c in self.cloud.sent()})
+
+
+class TestEvsNativeEndpoint(testtools.TestCase):
+    """EVS's /v2 beside the block storage endpoint, whichever version."""
+
+    def test_beside_v3_and_v2(self):
+        for api in ('v2', 'v3'):
+            block_storage = fakes.FakeProxy('block-storage',
+                                            fakes.VOLUME_ENDPOINTS[api])
+            evs = facts.evs_native_endpoint(block_storage)
+            self.assertEqual(fakes.VOLUME_ENDPOINTS['v2'],
+                             evs.endpoint_override)
+            self.assertIs(block_storage.session, evs.session)
+            # The proxy's retry settings (clouds.yaml) carry over.
+            self.assertEqual(block_storage.connect_retries,
+                             evs.connect_retries)
 
 
 class TestErrorFrom(testtools.TestCase):

@@ -20,7 +20,11 @@ with the code under test:
   metadata, a ``...da`` device) is treated as one, and the OS cannot be
   confirmed from the system disk;
 * encrypted with a key that is not enabled (or KMS cannot be asked) =>
-  refuse, on a running or stopped ECS.
+  refuse, on a running or stopped ECS;
+* the verdict does not depend on whether EVS's disk list of the server
+  (where the system disk and its OS are read first) answers, is refused,
+  broken, or names no disk at root_device_name: the command then asks
+  nova's attachment list, as without the list.
 
 tests/functional/test_bad_input.py samples the same property with the
 real CLI against the simulator.  The retry policy (writes are sent once)
@@ -66,12 +70,20 @@ FALLBACK_ROOTS = ('/dev/sda', '/dev/vda')
 #: The disk's KMS key: None (not encrypted), a key_state, or no KMS.
 KEYS = (None, '2', '3', '4', 'no-kms')
 KEY_ID = '0d0466b0-e727-4d9c-b35d-f84bb474a37f'
+#: EVS's disk list of the server: answered, refused, broken, or naming no
+#: disk at root_device_name.
+DISK_LISTS = ('ok', 'refused', 'broken', 'empty')
+DISK_LIST_ANSWERS = {
+    'refused': (404, fakes.otc_error('EVS.0001', 'Not Found')),
+    'broken': (200, {'volumes': 'none'}),
+    'empty': (200, {'volumes': [], 'count': 0}),
+}
 MAYBE_ROOT = re.compile(r'^/dev/(s|v|xv|h)da$')
 
 Case = collections.namedtuple(
     'Case', 'status task locked root device os_string os_type scsi where '
-            'force dry_run stop_server api force_detach key',
-    defaults=(None,))
+            'force dry_run stop_server api force_detach key disk_list',
+    defaults=(None, 'ok'))
 
 
 def expected(case):
@@ -122,6 +134,7 @@ DIMENSIONS = collections.OrderedDict([
     ('api', st.sampled_from(('nova', 'native'))),
     ('force_detach', st.booleans()),
     ('key', st.sampled_from(KEYS)),
+    ('disk_list', st.sampled_from(DISK_LISTS)),
 ])
 #: A detach that every rule allows: a data disk of a running Linux ECS.
 PASSING = Case('ACTIVE', None, False, '/dev/vda', '/dev/vdb',
@@ -204,6 +217,9 @@ class SafetyTestCase(utils.TestCommand):
                                            __system__encrypted='1',
                                            __system__cmkid=KEY_ID)
         disk = cloud_.add_volume('disk', attached_to, device, **disk_kwargs)
+        if case.disk_list in DISK_LIST_ANSWERS:
+            cloud_.evs.route('GET', '/cloudvolumes/detail',
+                             DISK_LIST_ANSWERS[case.disk_list])
         self.watch(cloud_, server)
         cloud_.kms = fakes.FakeProxy('kms', 'http://kms.example/v1.0/p',
                                      cloud_.log)
@@ -266,7 +282,9 @@ class SafetyTestCase(utils.TestCommand):
                                timeout, clock=clock.clock,
                                sleep=clock.sleep)), \
                 mock.patch('otcclient_detach.detach.native_endpoint',
-                           return_value=cloud_.ecs):
+                           return_value=cloud_.ecs), \
+                mock.patch('otcclient_detach.facts.evs_native_endpoint',
+                           return_value=cloud_.evs):
             try:
                 status = cmd.run(parsed)
             except exceptions.CommandError:
@@ -420,7 +438,9 @@ class TestRetryPolicy(SafetyTestCase):
             self.app.stderr = io.StringIO()
             cmd = command.DetachVolume(self.app, None)
             with mock.patch('otcclient_detach.detach.native_endpoint',
-                            return_value=cloud_.ecs):
+                            return_value=cloud_.ecs), \
+                    mock.patch('otcclient_detach.facts.evs_native_endpoint',
+                               return_value=cloud_.evs):
                 status = cmd.run(self.check_parser(
                     cmd, ['--api', api, 'ecs', 'disk'], []))
             self.assertEqual(1, status)

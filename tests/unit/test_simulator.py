@@ -909,3 +909,82 @@ class TestFaultsAndLog(SimAppTestCase):
                 'X-Sim-Admin-Token': self.app.admin_token + 'x'})
             self.assertEqual(403, resp.status_code, path)
         self.assertEqual([], self.app.faults.rules())
+
+
+class TestCloudVolumes(SimAppTestCase):
+    """EVS's native disk list: ``GET /v2/{project_id}/cloudvolumes/detail``.
+
+    EVS API reference, "Querying Details About All Disks".
+    """
+
+    def disks(self, query='', api='v2'):
+        resp = self.evs('/cloudvolumes/detail' + query, api)
+        self.assertEqual(200, resp.status_code, resp.data)
+        return resp.json
+
+    def test_by_server_id(self):
+        body = self.disks('?server_id=%s' % self.sid('web-linux'))
+        self.assertEqual(set(self.attached('web-linux')),
+                         {v['id'] for v in body['volumes']})
+        self.assertEqual(len(body['volumes']), body['count'])
+        self.assertNotIn('volumes_links', body)
+        system = [v for v in body['volumes']
+                  if v['name'] == 'web-linux-sys'][0]
+        self.assertEqual([(self.sid('web-linux'), '/dev/vda')],
+                         [(a['server_id'], a['device'])
+                          for a in system['attachments']])
+        self.assertEqual('CentOS 7.6 64bit',
+                         system['volume_image_metadata']['__os_version'])
+        self.assertEqual(('EVS', 'true'), (system['service_type'],
+                                           system['bootable']))
+        self.assertEqual([], self.disks('?server_id=nope')['volumes'])
+
+    def test_by_name_and_id(self):
+        self.assertEqual({self.vid('dup-disk'), self.vid('dup-disk', 2)},
+                         {v['id'] for v in self.disks(
+                             '?name=dup-disk')['volumes']})
+        body = self.disks('?id=%s' % self.vid('spare-disk'))
+        self.assertEqual((['spare-disk'], 1), (
+            [v['name'] for v in body['volumes']], body['count']))
+
+    def test_limit_offset_and_marker(self):
+        every = [v['id'] for v in self.disks()['volumes']]
+        self.assertEqual(20, len(every))
+        body = self.disks('?limit=2&offset=2')
+        # count is not affected by the paging
+        self.assertEqual((every[2:4], 20), (
+            [v['id'] for v in body['volumes']], body['count']))
+        self.assertEqual(every[5:], [v['id'] for v in self.disks(
+            '?marker=%s' % every[4])['volumes']])
+        self.assertEqual(every[5:7], [v['id'] for v in self.disks(
+            '?marker=%s&limit=2' % every[4])['volumes']])
+
+    def test_next_links_lead_through_every_page(self):
+        seen, query = [], '?limit=3&offset=1'
+        while True:
+            body = self.disks(query)
+            seen.extend(v['id'] for v in body['volumes'])
+            links = body.get('volumes_links')
+            if not links:
+                break
+            self.assertEqual('next', links[0]['rel'])
+            self.assertIn('/v2/%s/cloudvolumes/detail?' % self.pid,
+                          links[0]['href'])
+            query = '?' + links[0]['href'].split('?', 1)[1]
+        self.assertEqual([v['id'] for v in self.disks()['volumes']][1:],
+                         seen)
+
+    def test_bad_paging_refused(self):
+        for query in ('?limit=0', '?limit=x', '?offset=-1', '?offset=x',
+                      '?marker=nope'):
+            resp = self.evs('/cloudvolumes/detail' + query)
+            self.assertEqual(400, resp.status_code, query)
+
+    def test_only_under_v2(self):
+        resp = self.evs('/cloudvolumes/detail', 'v3')
+        self.assertEqual(404, resp.status_code)
+
+    def test_needs_a_token(self):
+        resp = self.call('GET', '/v2/%s/cloudvolumes/detail' % self.pid,
+                         token=False, service='volume')
+        self.assertEqual(401, resp.status_code)
