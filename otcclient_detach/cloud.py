@@ -43,7 +43,7 @@ MAX_RETRY_AFTER = 30.0
 FIRST_RETRY_DELAY = 0.5
 
 #: The deadline of the current wait, or None.  A context variable, so
-#: that reads run side by side (concurrent_reads) keep their caller's.
+#: that reads run side by side (side_by_side) keep their caller's.
 _deadline = contextvars.ContextVar('otcclient_detach_deadline',
                                    default=None)
 

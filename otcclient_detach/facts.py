@@ -17,7 +17,7 @@ import uuid
 from osc_lib import exceptions
 
 from otcclient_detach import cloud
-from otcclient_detach import concurrent_reads
+from otcclient_detach import side_by_side
 from otcclient_detach import errors
 from otcclient_detach import model
 from otcclient_detach import render
@@ -511,11 +511,11 @@ class Gatherer(object):
             # One thread builds the proxy (it may read the version
             # document) before the lookups share it.
             self.block_storage
-            return concurrent_reads.run(
+            return side_by_side.run(
                 functools.partial(self.volume, ref) for ref in volume_refs)
 
         if guess is None:
-            return concurrent_reads.run(
+            return side_by_side.run(
                 [functools.partial(self.server, server_ref), volumes])
 
         def captured(call, *args):
@@ -524,7 +524,7 @@ class Gatherer(object):
             except Exception as e:  # raised below, the server's first
                 return None, e
 
-        _, server, found = concurrent_reads.run(
+        _, server, found = side_by_side.run(
             [lambda: self.microversion,
              functools.partial(captured, guess.server, server_ref),
              functools.partial(captured, volumes)])
@@ -584,7 +584,7 @@ class Gatherer(object):
         if wanting_os:
             calls.append(functools.partial(self.os_info, server,
                                            wanting_os[0].volume))
-        found = concurrent_reads.run(calls)
+        found = side_by_side.run(calls)
         for fact, key in zip(encrypted, found):
             fact.key = key
         if wanting_os:

@@ -12,7 +12,6 @@ accepted the DELETE (2xx) or the state read afterwards proves that the
 volume is detaching or gone.
 """
 
-import concurrent.futures
 import dataclasses
 import functools
 import logging
@@ -23,6 +22,7 @@ from otcclient_detach import detach
 from otcclient_detach import errors
 from otcclient_detach import model
 from otcclient_detach import render
+from otcclient_detach import side_by_side
 from otcclient_detach import snapshot
 from otcclient_detach import wait
 
@@ -206,6 +206,7 @@ class Operation(object):
         self.on_wire = []
         #: Set on Ctrl-C: no further DELETE leaves.
         self.cancelled = threading.Event()
+        self._wire = threading.Lock()
         #: os-stop sent by this command; os-start sent by it.
         self.stopped = False
         self.started = False
@@ -243,7 +244,8 @@ class Operation(object):
         try:
             return self._run()
         except KeyboardInterrupt as e:
-            self.cancelled.set()
+            with self._wire:
+                self.cancelled.set()
             self.progress.done()
             self.say(self._interrupted())
             if self.options.start_server and self.stopped and \
@@ -449,11 +451,22 @@ class Operation(object):
                 step.request[3:], label, step.again, error, consequence))
         return False
 
+    def _send_guarded(self, volume):
+        try:
+            return self._send_one(volume)
+        except Exception as e:  # a bug; still tell the user
+            return Sent(volume, False, reason=(
+                'unexpected error: %s; check it with %s' % (
+                    e, self.check_command(volume))))
+
     def _send_one(self, volume):
         """Send one DELETE; on failure, find out what became of it."""
-        if self.cancelled.is_set():
-            return Sent(volume, False, reason='not sent (interrupted)')
-        self.on_wire.append(volume)
+        with self._wire:
+            # Ctrl-C cancels under the same lock: a volume told "not
+            # sent" is never sent afterwards.
+            if self.cancelled.is_set():
+                return Sent(volume, False, reason='not sent (interrupted)')
+            self.on_wire.append(volume)
         try:
             if self.options.api == detach.NATIVE:
                 job_id = detach.detach_native(
@@ -542,26 +555,11 @@ class Operation(object):
         """
         if self.options.api == detach.NATIVE:
             self._native()  # resolve once, before the threads
-        results = {}
-        workers = min(MAX_PARALLEL, len(self.volumes))
-        pool = concurrent.futures.ThreadPoolExecutor(workers)
-        try:
-            futures = {pool.submit(self._send_one, v): v
-                       for v in self.volumes}
-            for future in concurrent.futures.as_completed(futures):
-                volume = futures[future]
-                try:
-                    results[volume.id] = future.result()
-                except Exception as e:  # a bug; still tell the user
-                    results[volume.id] = Sent(volume, False, reason=(
-                        'unexpected error: %s; check it with %s' % (
-                            e, self.check_command(volume))))
-        except KeyboardInterrupt:
-            # DELETEs on the wire cannot be called back; the rest stay.
-            self.cancelled.set()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown()
+        # On Ctrl-C the caller (run) cancels what has not left yet; the
+        # DELETEs on the wire cannot be called back.
+        sent = side_by_side.run([functools.partial(self._send_guarded, v)
+                                 for v in self.volumes], limit=MAX_PARALLEL)
+        results = {result.volume.id: result for result in sent}
         accepted = []
         for volume in self.volumes:
             result = results[volume.id]

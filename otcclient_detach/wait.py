@@ -13,7 +13,7 @@ import functools
 import time
 
 from otcclient_detach import cloud
-from otcclient_detach import concurrent_reads
+from otcclient_detach import side_by_side
 from otcclient_detach import errors
 from otcclient_detach import render
 
@@ -153,7 +153,7 @@ def wait_detached(gatherer, server, volume_ids, poller, progress=None):
                 if vid not in listed:
                     outcomes[vid] = (DETACHED, None)
             # One round trip for all of them, not one per volume.
-            volumes = concurrent_reads.run(
+            volumes = side_by_side.run(
                 functools.partial(gatherer.volume_by_id, vid)
                 for vid in still)
             for vid, volume in zip(still, volumes):

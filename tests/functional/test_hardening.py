@@ -22,6 +22,18 @@ ATTACHMENTS = r'/servers/[^/]+/os-volume_attachments$'
 ESC = '\x1b'
 
 
+def interruptible(test, *argv):
+    """The real CLI, detaching, in a process that Ctrl-C (SIGINT) stops.
+
+    A test runner may start its workers with SIGINT ignored, which a
+    child inherits: the child gets the default handler back.
+    """
+    kwargs = {}
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        kwargs['preexec_fn'] = test_operations.default_sigint
+    return test.popen_detach(*argv, universal_newlines=True, **kwargs)
+
+
 def scenario(servers=(), volumes=(), page_size=None, **timings):
     """The demo scenario plus ``servers`` and ``volumes``."""
     raw = test_faults.demo_scenario(**timings)
@@ -367,11 +379,7 @@ class InterruptBatchTest(test_operations.OperationsTestCase):
                            count=None)
 
     def interrupt_batch(self, signum):
-        kwargs = {}
-        if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
-            kwargs['preexec_fn'] = test_operations.default_sigint
-        proc = self.popen_detach('batch', *['b%d' % n for n in range(1, 7)],
-                                 universal_newlines=True, **kwargs)
+        proc = interruptible(self, 'batch', *['b%d' % n for n in range(1, 7)])
         # The log shows a DELETE when it ends: wait until the CLI has
         # looked every volume up, then the first four are in flight.
         self.wait_for(lambda: proc.poll() is not None or len(
@@ -425,6 +433,31 @@ class InterruptBatchTest(test_operations.OperationsTestCase):
         self.assertToldSentAndUnsent(stderr)
 
 
+class InterruptHangingDeleteTest(test_operations.OperationsTestCase):
+    """Ctrl-C while DELETEs hang: the command ends at once and tells."""
+
+    scenario = InterruptBatchTest.scenario
+
+    def test_ctrl_c_does_not_wait_for_deletes_on_the_wire(self):
+        # Far longer than the test waits: the command once waited for
+        # the answers to the DELETEs in flight before it could exit.
+        self.sim.add_fault('DELETE', ATTACHMENTS[:-1], latency=300,
+                           count=None)
+        proc = interruptible(self, 'batch', 'b1', 'b2')
+        self.wait_for(lambda: proc.poll() is not None or len(
+            self.requests('GET', '/volumes/detail')) >= 2,
+            what='the look-ups')
+        time.sleep(1.5)
+        self.assertIsNone(proc.poll(), 'the CLI ended before the signal')
+        proc.send_signal(signal.SIGINT)
+        # Well under the 30 s a request may take (cloud.py): waiting for
+        # the DELETEs' answers would end only then.
+        _, stderr = proc.communicate(timeout=20)
+        self.assertEqual(130, proc.returncode, stderr)
+        self.assertNotIn('Traceback', stderr)
+        self.assertIn('b1, b2 (sent)', ' '.join(stderr.split()))
+
+
 class InterruptBeforeDeleteTest(test_operations.OperationsTestCase):
 
     def test_ctrl_c_before_any_delete(self):
@@ -432,11 +465,7 @@ class InterruptBeforeDeleteTest(test_operations.OperationsTestCase):
         # must not wait for it (it once held the process until the read
         # ended).
         self.sim.add_fault('GET', r'/volumes/detail$', latency=300)
-        kwargs = {}
-        if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
-            kwargs['preexec_fn'] = test_operations.default_sigint
-        proc = self.popen_detach('web-linux', 'web-data-1',
-                                 universal_newlines=True, **kwargs)
+        proc = interruptible(self, 'web-linux', 'web-data-1')
         self.wait_for(lambda: self.requests('GET', '/servers/detail') or
                       proc.poll() is not None, what='the server look-up')
         time.sleep(1.0)

@@ -10,6 +10,7 @@ poller gets a fake clock.
 import functools
 import io
 import re
+from unittest import mock
 
 import fixtures
 from keystoneauth1 import exceptions as ks_exceptions
@@ -530,6 +531,22 @@ class TestOperationNova(OperationTestCase):
         # One attachment list per poll for both volumes.
         self.assertEqual(1, len([c for c in self.cloud.log
                                  if c.method == 'GET']))
+
+    def test_a_bug_in_one_send_is_told_and_the_other_goes_ahead(self):
+        real = detach.detach_nova
+
+        def buggy(compute, server_id, volume_id):
+            if volume_id == self.data2['id']:
+                raise AttributeError('a bug')
+            return real(compute, server_id, volume_id)
+
+        with mock.patch('otcclient_detach.detach.detach_nova', buggy):
+            status = self.operation([self.data1, self.data2]).run()
+        self.assertEqual(operations.EXIT_FAILED, status)
+        err = self.said()
+        self.assertIn('unexpected error: a bug', err)
+        self.assertEqual([('compute', self.attachment_url(self.data1))],
+                         self.cloud.deletes())
 
     def test_one_of_two_fails(self):
         self.cloud.compute.route(

@@ -1,10 +1,10 @@
-"""concurrent_reads.run: ordered results, first failure, real overlap."""
+"""side_by_side.run: ordered results, first failure, real overlap."""
 
 import threading
 
 import testtools
 
-from otcclient_detach import concurrent_reads
+from otcclient_detach import side_by_side
 
 
 class TestRun(testtools.TestCase):
@@ -20,13 +20,13 @@ class TestRun(testtools.TestCase):
             release.set()
             return 'fast'
 
-        self.assertEqual(['slow', 'fast'], concurrent_reads.run([slow, fast]))
+        self.assertEqual(['slow', 'fast'], side_by_side.run([slow, fast]))
 
     def test_calls_overlap(self):
         # Each call waits for the others: only side by side can all end
         # (one after another, the first would raise BrokenBarrierError).
         barrier = threading.Barrier(3, timeout=5)
-        self.assertEqual([0, 1, 2], sorted(concurrent_reads.run(
+        self.assertEqual([0, 1, 2], sorted(side_by_side.run(
             [barrier.wait, barrier.wait, barrier.wait])))
 
     def test_first_failure_in_given_order_is_raised_after_all_ended(self):
@@ -48,15 +48,15 @@ class TestRun(testtools.TestCase):
             return 1
 
         error = self.assertRaises(
-            KeyError, concurrent_reads.run,
+            KeyError, side_by_side.run,
             [fails_late, fails_early, succeeds])
         self.assertEqual("'first'", str(error))
         self.assertEqual({'late', 'early', 'ok'}, set(ended))
 
     def test_single_and_no_calls_run_here(self):
-        self.assertEqual([threading.get_ident()], concurrent_reads.run(
+        self.assertEqual([threading.get_ident()], side_by_side.run(
             [threading.get_ident]))
-        self.assertEqual([], concurrent_reads.run([]))
+        self.assertEqual([], side_by_side.run([]))
 
 
 class TestDeadlineReachesTheThreads(testtools.TestCase):
@@ -69,7 +69,7 @@ class TestDeadlineReachesTheThreads(testtools.TestCase):
             return cloud._deadline.get()
 
         with cloud.deadline(42.0, lambda: 0.0):
-            seen = concurrent_reads.run([left, left, left])
+            seen = side_by_side.run([left, left, left])
         self.assertEqual([(42.0, seen[0][1])] * 3, seen)
         self.assertIsNone(cloud._deadline.get())
 
@@ -80,4 +80,4 @@ class TestDeadlineReachesTheThreads(testtools.TestCase):
             return threading.current_thread().daemon
 
         self.assertEqual([True, True],
-                         concurrent_reads.run([daemon, daemon]))
+                         side_by_side.run([daemon, daemon]))
