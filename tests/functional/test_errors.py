@@ -34,7 +34,7 @@ class TestLookups(base.SimulatorTestCase):
         result = self.detach('x', 'web-data-1', subprocess=True)
         self.assertFailedBeforeDetach(
             result, "No server with a name or ID of 'x' exists.")
-        # The volume is looked up side by side with the server (#13);
+        # The volume is looked up side by side with the server;
         # nothing more is read once the server is known to be missing.
         self.assertEqual([], self.requests('GET', 'os-volume_attachments'))
         self.assertEqual([], self.requests(service='image'))

@@ -337,7 +337,7 @@ class EscapingTest(HardeningTestCase):
 
 
 class UsageTest(HardeningTestCase):
-    """Point 7, and the final message wrapped like a refusal (#12)."""
+    """Point 7, and the final message wrapped like a refusal."""
 
     def test_format_without_dry_run_is_a_usage_error(self):
         for option in (('-f', 'json'), ('-c', 'Rule')):

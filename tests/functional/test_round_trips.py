@@ -1,4 +1,4 @@
-"""Few sequential round trips: what a user far from OTC waits for (#13).
+"""Few sequential round trips: what a user far from OTC waits for.
 
 Every request is delayed by the simulator's latency fault, so requests
 sent one after another cannot overlap and the log shows which were sent

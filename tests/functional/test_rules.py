@@ -269,7 +269,7 @@ class TestRules(RulesMixin, base.SimulatorTestCase):
                 '\n'.join('%s %s?%s' % (r['method'], r['path'], r['query'])
                           for r in self.sim.requests)))
 
-    # Budgets relative to stock (#13: never more requests than stock).
+    # Budgets relative to stock: never more requests than stock.
     # With block storage v2 the SDK reads the volume service's version
     # document first (stock runs with v3, which needs none), so one
     # request more than with v3.  A running ECS: one read (EVS's disk

@@ -373,7 +373,7 @@ class TestSystemDisk(DetachTestCase):
         self.assertEqual('SHUTOFF', self.server['status'])
 
     def test_start_server_without_system_disk_is_refused(self):
-        # Ecs.0105: an ECS without its system disk cannot start (#8).
+        # Ecs.0105: an ECS without its system disk cannot start.
         status = self.run_command('--stop-server', '--start-server', 'web-1',
                                   'web-1-sys')
         self.assertEqual(1, status)

@@ -134,10 +134,11 @@ def gone(vid):
     return {vid: None}
 
 
-class TestWaitDetached(testtools.TestCase):
+class WaitDetachedTestCase(testtools.TestCase):
+    """wait_detached on a fake clock, for web-1."""
 
     def setUp(self):
-        super(TestWaitDetached, self).setUp()
+        super(WaitDetachedTestCase, self).setUp()
         self.clock = fakes.FakeClock()
         self.server = model.Server(id=SERVER_ID, name='web-1',
                                    status='ACTIVE')
@@ -147,6 +148,9 @@ class TestWaitDetached(testtools.TestCase):
                              sleep=self.clock.sleep)
         return wait.wait_detached(gatherer, self.server, list(volume_ids),
                                   poller)
+
+
+class TestWaitDetached(WaitDetachedTestCase):
 
     def test_detached_when_it_leaves_the_list(self):
         g = ScriptedGatherer([{'v1': attached('v1', 'detaching')},
@@ -800,20 +804,8 @@ class TestOperationOutcomeLines(OperationTestCase):
         self.assertIn('1 of 1 volume failed to detach.', self.said())
 
 
-class TestScheduleFollowsTheCloud(testtools.TestCase):
-    """Looks come every second while a volume is detaching (#13)."""
-
-    def setUp(self):
-        super(TestScheduleFollowsTheCloud, self).setUp()
-        self.clock = fakes.FakeClock()
-        self.server = model.Server(id=SERVER_ID, name='web-1',
-                                   status='ACTIVE')
-
-    def wait(self, gatherer, volume_ids=('v1',), timeout=60):
-        poller = wait.Poller(timeout, clock=self.clock.clock,
-                             sleep=self.clock.sleep)
-        return wait.wait_detached(gatherer, self.server, list(volume_ids),
-                                  poller)
+class TestScheduleFollowsTheCloud(WaitDetachedTestCase):
+    """Looks come every second while a volume is detaching."""
 
     def test_steady_resets_the_next_interval(self):
         poller = wait.Poller(60, clock=self.clock.clock,
