@@ -14,14 +14,13 @@ once, and its failure is judged by reading the state again.
 import contextlib
 import contextvars
 import logging
+import math
 import re
 import time
 
 from otcclient_detach import errors
-from otcclient_detach import render
 
 LOG = logging.getLogger(__name__)
-LOG.addFilter(render.escape_log_record)
 
 #: Answers to a read that are worth another try.
 RETRIABLE_STATUS_CODES = (429, 500, 502, 503, 504)
@@ -48,6 +47,17 @@ _deadline = contextvars.ContextVar('otcclient_detach_deadline',
                                    default=None)
 
 
+def seconds_left():
+    """Seconds left before the current deadline, or None without one."""
+    return _left()
+
+
+def deadline_seconds():
+    """How long the current deadline was set for, in whole seconds."""
+    limit = _deadline.get()
+    return None if limit is None else limit[2]
+
+
 @contextlib.contextmanager
 def deadline(when, clock=time.monotonic):
     """Within this block no request waits (or retries) beyond ``when``.
@@ -55,7 +65,7 @@ def deadline(when, clock=time.monotonic):
     ``when`` is a time of ``clock``; --wait sets it to its own deadline
     so that neither a slow answer nor a Retry-After outlasts --timeout.
     """
-    token = _deadline.set((when, clock))
+    token = _deadline.set((when, clock, int(round(when - clock()))))
     try:
         yield
     finally:
@@ -67,7 +77,7 @@ def _left():
     limit = _deadline.get()
     if limit is None:
         return None
-    when, clock = limit
+    when, clock, _ = limit
     return when - clock()
 
 
@@ -163,11 +173,24 @@ def retry_settings(adapter, method):
     }
 
 
-def _retry_after(resp):
+def bounded_delay(value):
+    """A cloud's Retry-After as seconds to sleep, or None to ignore it.
+
+    Negative, not a number or infinite: ignored (the command's own
+    backoff applies); a time the command will not wait is returned as it
+    is, for the caller to end at once (see :data:`MAX_RETRY_AFTER`).
+    """
     try:
-        return float(resp.headers.get('Retry-After'))
+        seconds = float(value)
     except (TypeError, ValueError):
         return None
+    if math.isnan(seconds) or math.isinf(seconds) or seconds < 0:
+        return None
+    return seconds
+
+
+def _retry_after(resp):
+    return bounded_delay(resp.headers.get('Retry-After'))
 
 
 def request(adapter, method, url, sleep=time.sleep, read=None, **kwargs):
@@ -195,13 +218,15 @@ def request(adapter, method, url, sleep=time.sleep, read=None, **kwargs):
     for key, value in settings.items():
         kwargs.setdefault(key, value)
     kwargs['status_code_retries'] = 0
-    if _left() is not None:
-        # Under a deadline the waiting loop looks again itself; a retry
-        # here would stretch one look beyond the deadline.
-        kwargs['connect_retries'] = 0
+    # Connection retries are made here, so that none outlasts the
+    # deadline (keystoneauth's own would not look at it).
+    connect_retries = kwargs.pop('connect_retries', 0) or 0
+    kwargs['connect_retries'] = 0
     if not read:
         extra = [str(kwargs[k]) for k in ('params', 'json') if kwargs.get(k)]
-        LOG.info('Sending %s %s%s (once; a write is never retried)',
+        LOG.info('Sending %s %s%s (once; a write is never retried on its '
+                 'own: only one the cloud turned away for flow control is '
+                 'sent again)',
                  method.upper(), url, ''.join(' ' + e for e in extra))
     delay = FIRST_RETRY_DELAY
     while True:
@@ -211,7 +236,18 @@ def request(adapter, method, url, sleep=time.sleep, read=None, **kwargs):
                                    timeout=timeout, **kwargs)
         except errors.CONNECTION_ERRORS as e:
             e.waited = timeout
-            raise
+            left = _left()
+            if connect_retries <= 0 or (left is not None and
+                                        left < FIRST_RETRY_DELAY + 1.0):
+                raise
+            LOG.warning('%s %s %s. Retrying in %.1fs.', method.upper(), url,
+                        'timed out' if isinstance(
+                            e, errors.ks_exceptions.ConnectTimeout) else
+                        'got no answer (%s)' % errors.reason_of(e), delay)
+            sleep(delay)
+            connect_retries -= 1
+            delay *= 2
+            continue
         if resp.status_code not in codes or status_retries <= 0:
             break
         wanted = _retry_after(resp)
@@ -229,9 +265,12 @@ def request(adapter, method, url, sleep=time.sleep, read=None, **kwargs):
         status_retries -= 1
         delay *= 2
     if resp.status_code >= 400:
-        raise errors.error_from(resp)
+        error = errors.error_from(resp)
+        error.wait_hint = _retry_after(resp)
+        raise error
     flow = errors.error_in_success(resp)
     if flow is not None:
+        flow.wait_hint = _retry_after(resp)
         raise flow
     return resp
 

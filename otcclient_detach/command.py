@@ -7,71 +7,7 @@ inside the methods that need it.
 
 from osc_lib.command import command
 
-EXIT_INTERRUPTED = 130
 DEFAULT_TIMEOUT = 300
-#: Signals that end the command like Ctrl-C does (exit 128 + number).
-STOP_SIGNALS = ('SIGTERM', 'SIGHUP')
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM or SIGHUP: handled like Ctrl-C, with its own exit status."""
-
-    def __init__(self, signum):
-        super(Interrupted, self).__init__(signum)
-        self.exit_status = 128 + signum
-
-
-def _interrupt(signum, frame):
-    raise Interrupted(signum)
-
-
-def handle_stop_signals():
-    """Make SIGTERM and SIGHUP interrupt like Ctrl-C; return the old ones.
-
-    Only the main thread may set handlers (an embedding program's worker
-    thread keeps its own).
-    """
-    import signal
-    import threading
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    previous = {}
-    for name in STOP_SIGNALS:
-        number = getattr(signal, name, None)
-        if number is not None:
-            previous[number] = signal.signal(number, _interrupt)
-    return previous
-
-
-def spare_collections():
-    """Keep the garbage collector off what the CLI loaded, for good.
-
-    By the time a command runs, python-openstackclient has loaded all of
-    itself and its plugins: millions of objects that live until the
-    process ends.  Each full collection walks them all (about 0.1 s on a
-    2-core machine), a few times during a run and once more when the
-    interpreter exits.  ``gc.freeze()`` moves them out of the collector's
-    reach: now, once per process, and at exit for what the run added.
-    Nothing the command needs happens in those collections: streams are
-    flushed and log handlers closed by their own exit hooks, and the OS
-    closes the sockets and takes the memory back.
-    """
-    if _FROZEN:
-        return
-    import atexit
-    import gc
-    gc.freeze()
-    atexit.register(gc.freeze)
-    _FROZEN.append(gc.freeze)
-
-
-_FROZEN = []
-
-
-def restore_signals(previous):
-    import signal
-    for number, handler in previous.items():
-        signal.signal(number, handler)
 
 
 def positive_int(text):
@@ -91,15 +27,12 @@ def conflict(args):
 
     Options that make no sense together are a usage error (exit 2).
     """
-    waits = args.wait or args.stop_server or args.api == 'native' or \
-        args.snapshot
-    formatted = getattr(args, 'formatter', 'table') not in (None, 'table') \
-        or getattr(args, 'columns', None)
     conflicts = [
-        (formatted and not args.dry_run,
-         '-f/--format and -c/--column shape the report of --dry-run; '
-         'without --dry-run the command prints no report: add --dry-run, '
-         'or drop -f/-c'),
+        (args.all_data_disks and args.volumes,
+         '--all-data-disks detaches every data disk of the server: name no '
+         'volume with it, or drop --all-data-disks'),
+        (not args.all_data_disks and not args.volumes,
+         'name at least one <volume>, or give --all-data-disks'),
         (args.dry_run and args.stop_server,
          '--dry-run changes nothing, so it stops no server; drop '
          '--stop-server (the report judges a running ECS as the stopped '
@@ -113,10 +46,6 @@ def conflict(args):
         (args.force_detach and args.api != 'native',
          "--force-detach is a flag of OTC's native detach API "
          '(delete_flag=1); add --api native, or drop --force-detach'),
-        (args.timeout is not None and not waits,
-         '--timeout limits a wait, and nothing waits without --wait '
-         '(--stop-server, --snapshot and --api native wait too); add '
-         '--wait, or drop --timeout'),
     ]
     for found, text in conflicts:
         if found:
@@ -158,8 +87,19 @@ class DetachVolume(command.Lister):
             'server', metavar='<server>',
             help='Server (ECS) to detach the volumes from (name or ID)')
         parser.add_argument(
-            'volumes', metavar='<volume>', nargs='+',
+            'volumes', metavar='<volume>', nargs='*',
             help='Volume (EVS disk) to detach (name or ID); all or none')
+        parser.add_argument(
+            '--all-data-disks', action='store_true',
+            help='Instead of naming volumes: every data disk of the server, '
+                 'never its system disk (any disk that may be the system '
+                 'disk is left out); judged and carried out as one batch')
+        parser.add_argument(
+            '--if-attached', action='store_true',
+            help='A volume that is not attached to this server (never was, '
+                 'detached already, or attached elsewhere) is reported as '
+                 'such and counts as success: exit 0, nothing sent. A '
+                 'server or volume that does not exist is still an error')
         parser.add_argument(
             '--dry-run', action='store_true',
             help='Check every rule and print the report (a row per volume '
@@ -182,9 +122,11 @@ class DetachVolume(command.Lister):
                  'was running before.')
         parser.add_argument(
             '--timeout', metavar='<seconds>', type=positive_int,
-            help='How long each wait may take (default %d; polling every '
-                 '1 s, backing off to 5 s). On expiry the command exits 1; '
-                 'the detach may still complete.' % DEFAULT_TIMEOUT)
+            help='How long each wait may take, and how long a detach the '
+                 'cloud\'s flow control turned away is sent again (default '
+                 '%d; polling every 1 s, backing off to 5 s). A detach not '
+                 'confirmed by then is reported as accepted, not confirmed; '
+                 'the command exits 1.' % DEFAULT_TIMEOUT)
         parser.add_argument(
             '--api', choices=('nova', 'native'), default='nova',
             help='nova (default): DELETE /v2.1/{project_id}/servers/'
@@ -201,12 +143,19 @@ class DetachVolume(command.Lister):
             '--force-detach', action='store_true',
             help='With --api native: send delete_flag=1, OTC\'s forced '
                  'detach (data disks only).')
+        parser.add_argument(
+            '--os-list', metavar='<file>',
+            help='A file of OSs you have checked yourself, added to OTC\'s '
+                 'lists for rule os-supported (format: doc/source/'
+                 'os-list.rst); default: $OTC_DETACH_OS_LIST, else '
+                 '$XDG_CONFIG_HOME/otcclient-detach/os-list.tsv if present')
+        # No -f/-c given: a real run prints no result rows (data stays
+        # for scripts that ask for it); --dry-run prints its report.
+        parser.set_defaults(formatter=None)
         self._parser = parser
         return parser
 
     def produce_output(self, parsed_args, column_names, data):
-        # Like OSC's other remove commands, a detach prints nothing; only
-        # --dry-run has a report.
         if not column_names:
             return 0
         try:
@@ -215,24 +164,31 @@ class DetachVolume(command.Lister):
             getattr(self.app.stdout, 'flush', lambda: None)()
         except BrokenPipeError:
             # The reader went away (| head): end quietly.
-            _silence(self.app.stdout)
+            from otcclient_detach import process
+            process.silence(self.app.stdout)
             return 0
         return result
 
     def run(self, parsed_args):
+        from otcclient_detach import process
         self._status = 0
-        previous = handle_stop_signals()
-        spare_collections()
+        # -f/-c given: a real run prints its result rows too.
+        parsed_args.result = parsed_args.formatter is not None or \
+            bool(parsed_args.columns)
+        if parsed_args.formatter is None:
+            parsed_args.formatter = 'table'
+        previous = process.take_signals()
+        process.spare_collections()
         try:
             super(DetachVolume, self).run(parsed_args)
         except KeyboardInterrupt as e:
-            # Before any DELETE (the operation tells its own).
+            # Before anything was sent (the run tells its own).
             from otcclient_detach import render
-            self.app.stderr.write(render.fill(
+            process.Output(self.app.stderr).write(render.fill(
                 'Interrupted: nothing was detached.') + '\n')
-            return getattr(e, 'exit_status', EXIT_INTERRUPTED)
+            return process.exit_status(e)
         finally:
-            restore_signals(previous)
+            process.restore_signals(previous)
         return self._status
 
     def take_action(self, parsed_args):
@@ -252,14 +208,12 @@ class DetachVolume(command.Lister):
             self._parser.error(problem)
         if parsed_args.timeout is None:
             parsed_args.timeout = DEFAULT_TIMEOUT
+        parsed_args.os_catalog = self._os_catalog(parsed_args)
 
-
-def _silence(stream):
-    """Point ``stream``'s file at /dev/null: its last flush cannot fail."""
-    import os
-    try:
-        fileno = stream.fileno()
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, fileno)
-    except (OSError, ValueError, AttributeError):
-        pass  # not a real file (a test's buffer): nothing to flush
+    def _os_catalog(self, parsed_args):
+        """The OS lists with the operator's own, or None (built-in only)."""
+        from otcclient_detach import oslists
+        try:
+            return oslists.catalog(user_file=parsed_args.os_list)
+        except TypeError:  # before the user list existed
+            return None

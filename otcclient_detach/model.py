@@ -21,6 +21,20 @@ KEY_STATES = {'1': 'waiting to be activated', '2': 'enabled',
               '5': 'waiting for import'}
 
 
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    """One source's word on a fact: what it says, and where it was read.
+
+    ``confirmed`` is False for what a user can edit at will (the server's
+    metadata, an image name): such a hint never outranks a confirmed
+    reading.
+    """
+
+    value: object
+    source: str
+    confirmed: bool = True
+
+
 @dataclasses.dataclass
 class Attachment:
     server_id: str
@@ -50,6 +64,11 @@ class Server:
     volumes_attached: List[dict] = dataclasses.field(default_factory=list)
     #: How the system disk was found, when root_device_name is missing.
     system_disk: Optional['SystemDisk'] = None
+    #: Volume ID -> the devices other sources name for it on this server
+    #: (nova's attachment list, EVS's disk list): :class:`Reading` s.
+    devices: dict = dataclasses.field(default_factory=dict)
+    #: Why the server is a bare metal server (BMS), or None for an ECS.
+    bms: Optional[str] = None
 
     @property
     def label(self):
@@ -65,9 +84,15 @@ class Volume:
     metadata: dict = dataclasses.field(default_factory=dict)
     image_metadata: dict = dataclasses.field(default_factory=dict)
     bootable: bool = False
+    #: The SCSI disk's WWN, where EVS lists one.
+    wwn: Optional[str] = None
+    #: Set where the name alone would not tell this volume from another.
+    shared_name: bool = False
 
     @property
     def label(self):
+        if self.name and self.shared_name:
+            return '%s (%s)' % (self.name, self.id)
         return self.name or self.id
 
     @property
@@ -148,6 +173,11 @@ class Facts:
     os: Optional[OsInfo] = None
     #: Gathered for an encrypted disk only.
     key: Optional[KeyInfo] = None
+    #: How many snapshots the disk has; gathered with --snapshot only.
+    snapshots: Optional[int] = None
+    #: The OS lists this run judges by (oslists.OsCatalog); None: the
+    #: built-in ones.
+    catalog: object = None
 
 
 def os_type(text):
@@ -161,36 +191,112 @@ def os_type(text):
         str(text).strip().lower(), text)
 
 
+#: Devices that name the same disk in different guests: Xen ECSs show
+#: /dev/sda in the API while the guest has /dev/xvda (ECS user guide).
+_SAME_DISK = {'/dev/xvda': '/dev/sda', '/dev/hda': '/dev/sda'}
+
+
+def _device(text):
+    """A device name as ``/dev/...``, or None when none was given."""
+    text = str(text or '').strip()
+    if not text:
+        return None
+    return text if text.startswith('/dev/') else '/dev/' + text
+
+
+def device_readings(facts):
+    """Every source's device for the volume on this server.
+
+    The volume's own attachment (block storage API) first, then what
+    nova's attachment list and EVS's disk list said, when they were read.
+    """
+    server, volume = facts.server, facts.volume
+    attachment = volume.attachment_to(server.id)
+    readings = []
+    if attachment is not None:
+        readings.append(Reading(attachment.device, "the volume's attachment "
+                                '(block storage API)'))
+    readings.extend(server.devices.get(volume.id, ()))
+    return readings
+
+
+def _says_root(device, root):
+    """True/False: the device is/is not the root device; None: no proof."""
+    device, root = _device(device), _device(root)
+    if device is None:
+        return None  # a missing device proves nothing
+    if device == root:
+        return True
+    if _SAME_DISK.get(device, device) == _SAME_DISK.get(root, root):
+        return None  # the Xen spelling of the same device: no proof
+    return False
+
+
+def _verdicts(facts):
+    """(source, says system?) of every source that could tell."""
+    server = facts.server
+    verdicts = []
+    if server.root_device_name:
+        for reading in device_readings(facts):
+            says = _says_root(reading.value, server.root_device_name)
+            verdicts.append(('%s: %s' % (reading.source, reading.value or
+                                         'no device'), says))
+    found = server.system_disk
+    if found is not None and found.volume_id:
+        verdicts.append((found.source, facts.volume.id == found.volume_id))
+    return verdicts
+
+
 def system_disk(facts):
     """(is it the system disk?, how that is known, on weaker facts?).
 
-    root_device_name and the attachment's device decide where the cloud
-    says root_device_name; else the system disk found another documented
-    way (the native API's bootIndex "0"); else, failing safe, any disk
+    Every source is read the same way on every path: a disk that any
+    source names as the system disk is the system disk (the others are
+    named as disagreeing); a disk is a data disk only when a source says
+    so and none says otherwise.  Where no source can tell (no
+    root_device_name and no bootIndex, or no device anywhere), any disk
     that may be the system disk (bootable, image metadata, a ``...da``
-    device) counts as one.  An attachment without a device is no proof of
-    a data disk.
+    device) counts as one.
     """
-    server = facts.server
-    attachment = facts.volume.attachment_to(server.id)
+    server, volume = facts.server, facts.volume
+    attachment = volume.attachment_to(server.id)
     if attachment is None:
         return False, 'not attached', False
-    device = attachment.device
-    if server.root_device_name:
-        return (device == server.root_device_name,
-                'root_device_name %s' % server.root_device_name, False)
+    verdicts = _verdicts(facts)
+    root = 'root_device_name %s' % server.root_device_name \
+        if server.root_device_name else None
+    system = [source for source, says in verdicts if says is True]
+    data = [source for source, says in verdicts if says is False]
+    if system:
+        how = ', '.join(([root] if root else []) + system)
+        if data:
+            how += '; the sources disagree (%s says otherwise), and the ' \
+                   'system disk side is taken' % ', '.join(data)
+        return True, how, root is None
+    if data:
+        return False, ', '.join(([root] if root else []) + data), root is None
+    return _by_signs(facts, verdicts)
+
+
+def _by_signs(facts, verdicts):
+    """Failing safe: what may be the system disk counts as one."""
+    server, volume = facts.server, facts.volume
     found = server.system_disk
-    if found is not None and found.volume_id:
-        return facts.volume.id == found.volume_id, found.source, True
-    why = found.source if found else 'the cloud did not report ' \
-        'root_device_name'
-    volume = facts.volume
+    if server.root_device_name:
+        why = 'no source names a device for it at root_device_name %s' % \
+            server.root_device_name
+    else:
+        why = found.source if found else 'the cloud did not report ' \
+            'root_device_name'
+    devices = [_device(r.value) for r in device_readings(facts)]
+    devices = [d for d in devices if d]
     signs = [text for present, text in (
         (volume.bootable, 'it is bootable'),
         (bool(volume.image_metadata), 'it carries image metadata'),
-        (not device, 'the cloud names no device for it'),
-        (bool(device and MAYBE_ROOT_DEVICE.match(device)),
-         'it sits at %s' % device)) if present]
+        (not devices, 'the cloud names no device for it'),
+        (any(MAYBE_ROOT_DEVICE.match(d) for d in devices),
+         'it sits at %s' % ', '.join(sorted(set(devices)))))
+        if present]
     if signs:
         return (True, 'the system disk could not be determined (%s), and '
                 'it may be the system disk: %s' % (why, ', '.join(signs)),

@@ -17,25 +17,35 @@ reason when an upgrade changes it:
 """
 
 import logging
+import threading
 import time
 
 from otcclient_detach import cloud
 from otcclient_detach import errors
-from otcclient_detach import render
 
 LOG = logging.getLogger(__name__)
-LOG.addFilter(render.escape_log_record)
 
 #: Tries of authentication after a transient failure, per kind.
 AUTH_RETRIES = {'connect': 3, 'status': 4}
 FIRST_DELAY = 0.5
 
 
+class NoAnswer(Exception):
+    """Authentication did not end before the command's deadline."""
+
+    def __init__(self, seconds):
+        super(NoAnswer, self).__init__(seconds)
+        self.seconds = seconds
+
+
 def connect(command, sleep=time.sleep):
     """Authenticate and return the CLI's openstacksdk connection.
 
     Identity requests are outside keystoneauth's retries, so a transient
-    failure (5xx, 429, lost connection) is tried again like a read.
+    failure (5xx, 429, lost connection) is tried again like a read, each
+    try and each pause within the deadline that holds the whole gathering
+    (cloud.deadline): a Retry-After the command will not wait ends it at
+    once, a negative or broken one is ignored.
     """
     app = command.app
     manager = app.client_manager
@@ -48,18 +58,55 @@ def connect(command, sleep=time.sleep):
     delay = dict.fromkeys(AUTH_RETRIES, FIRST_DELAY)
     while True:
         try:
-            prepare(command)
+            _within(prepare, command)
             bound_requests(getattr(manager, 'session', None))
             return manager.sdk_connection
+        except NoAnswer:
+            raise
         except Exception as e:
-            kind, retry_after = errors.transient_auth_failure(e)
+            kind, wanted = errors.transient_auth_failure(e)
+            wanted = cloud.bounded_delay(wanted)
             if kind is None or left[kind] <= 0:
+                raise
+            pause = wanted if wanted is not None else delay[kind]
+            remaining = cloud.seconds_left()
+            if (wanted is not None and wanted > cloud.MAX_RETRY_AFTER) or \
+                    (remaining is not None and pause >= remaining):
                 raise
             left[kind] -= 1
             LOG.info('Authentication failed (%s); trying again',
                      errors.what_happened(e, 'the token request'))
-            sleep(retry_after if retry_after is not None else delay[kind])
+            sleep(pause)
             delay[kind] *= 2
+
+
+def _within(call, *args):
+    """``call(*args)``, given up on at the deadline (NoAnswer).
+
+    The identity request runs in a daemon thread while this one waits
+    for it no longer than the time left: keystoneauth's session has no
+    timeout of its own unless clouds.yaml sets ``api_timeout``.
+    """
+    remaining = cloud.seconds_left()
+    if remaining is None:
+        return call(*args)
+    outcome = []
+
+    def work():
+        try:
+            outcome.append((call(*args), None))
+        except BaseException as e:  # raised in the caller's thread
+            outcome.append((None, e))
+
+    thread = threading.Thread(target=work, name='authenticate', daemon=True)
+    thread.start()
+    thread.join(max(remaining, 0.1))
+    if not outcome:
+        raise NoAnswer(cloud.deadline_seconds())
+    result, error = outcome[0]
+    if error is not None:
+        raise error
+    return result
 
 
 def bound_requests(session):

@@ -15,9 +15,9 @@ WIDTH = 79
 #: --dry-run's report (added by cliff's Lister) summed up at the end.
 USAGE = ('%(prog)s [-h] [--dry-run] [--force] [--wait]\n'
          '         [--stop-server [--start-server]] [--timeout <seconds>]\n'
-         '         [--snapshot] [--api {nova,native}] [--force-detach] '
-         '[<output options>]\n'
-         '         <server> <volume> [<volume> ...]')
+         '         [--snapshot] [--api {nova,native}] [--force-detach]\n'
+         '         [--if-attached] [--os-list <file>] [<output options>]\n'
+         '         <server> (<volume> [<volume> ...] | --all-data-disks)')
 
 EXIT_STATUS = ('Exit status: 0 detached (or, with --dry-run, would be; '
                'without --wait: accepted by the cloud); 1 refused or '
@@ -127,26 +127,30 @@ def count(number, noun):
 
 
 def _write(stream, text, indent=''):
-    for line in wrap(text, indent):
-        stream.write(line + '\n')
+    stream.write(''.join(line + '\n' for line in wrap(text, indent)))
 
 
 def refusals(stream, gathered, findings):
-    """Every failed rule of every volume, with its reason and way out."""
+    """Every failed rule of every volume, with its reason and way out.
+
+    A volume refused only because it is not attached to the server takes
+    two lines: the other rules were not judged (--help says why).
+    """
     for fact, volume_findings in zip(gathered, findings):
         refused = rules.refusals(volume_findings)
         if not refused:
             continue
-        stream.write('Refused to detach volume %s from server %s:\n' % (
+        if [f.rule for f in refused] == ['attached']:
+            _write(stream, '[attached] Refused: %s.' % refused[0].message)
+            _write(stream, 'Way out: %s.' % refused[0].advice, '  ')
+            continue
+        _write(stream, 'Refused to detach volume %s from server %s:' % (
             fact.volume.label, fact.server.label))
         for f in refused:
             _write(stream, '[%s] %s.' % (f.rule, f.message), '  ')
             if f.advice:
                 _write(stream, 'Way out: %s.' % f.advice, '      ')
-            if f.rule == 'attached':
-                _write(stream, '%s%s.' % (rules.NOT_JUDGED[0].upper(),
-                                          rules.NOT_JUDGED[1:]), '      ')
-    forceable = all(rules.is_forceable(f.rule)
+    forceable = all(rules.is_forceable(f)
                     for fs in findings for f in rules.refusals(fs))
     closing = 'Nothing was detached.'
     if forceable:
@@ -169,6 +173,52 @@ def warnings(stream, gathered, findings):
                     f.rule, fact.volume.label, f.message))
 
 
+#: Longest name or ID repeated in a message; longer ones are cut.
+SHOWN_LENGTH = 64
+
+
+def shown(text):
+    """``text`` for a message: control characters escaped, cut if long."""
+    text = escape(text)
+    if len(text) > SHOWN_LENGTH:
+        text = '%s... (%d characters)' % (text[:SHOWN_LENGTH - 3], len(text))
+    return text
+
+
+def lookup_failed(error):
+    """A name or ID that names no or several servers or volumes."""
+    from otcclient_detach import reads
+    if isinstance(error, reads.EmptyRef):
+        return '%s name or ID must not be empty.' % error.kind.capitalize()
+    if isinstance(error, reads.Ambiguous):
+        return ("More than one %s exists with the name '%s': %s. Use the ID "
+                "instead." % (error.kind, shown(error.ref),
+                              ', '.join(error.ids)))
+    return "No %s with a name or ID of '%s' exists." % (
+        error.kind, shown(error.ref))
+
+
+def no_answer(seconds, auth_url):
+    """Authentication did not end within the command's deadline."""
+    where = ' at %s (auth_url)' % auth_url if auth_url else ''
+    return ('The cloud%s did not answer the token request within %s s. '
+            'Nothing was detached. Check auth_url in clouds.yaml (or '
+            'OS_AUTH_URL) and the network (proxy, firewall)' % (
+                where, seconds))
+
+
+def start_refused(plan, systems):
+    """--start-server with a system disk among the volumes."""
+    return ('Refused to detach %s from server %s with --start-server: %s '
+            'the system disk, and an ECS without its system disk cannot be '
+            'started (OTC error Ecs.0105, "no system disk found"). Nothing '
+            'was stopped or detached. Way out: use --stop-server alone; '
+            'the ECS stays stopped until a system disk is attached '
+            'again.' % (', '.join(v.label for v in systems),
+                        plan.server.label,
+                        'it is' if len(systems) == 1 else 'one of them is'))
+
+
 def weaker_facts(stream, gathered):
     """One line per volume whose system-disk check rests on weaker facts."""
     for fact in gathered:
@@ -177,15 +227,17 @@ def weaker_facts(stream, gathered):
             _write(stream, line + '.')
 
 
-def report_rows(gathered, findings, snapshot=False):
-    """The --dry-run report: a row per volume and rule.
+def report_rows(plan):
+    """The --dry-run report: a row per volume and rule, then the plan.
 
-    With --snapshot, a row per volume names the snapshot it would make.
+    With --snapshot, a row per volume names the snapshot it would make;
+    the plan's steps follow, in order, each write with the rules it
+    rests on.
     """
     from otcclient_detach import snapshot as snapshots
     rows = []
-    for fact, volume_findings in zip(gathered, findings):
-        if snapshot:
+    for fact, volume_findings in zip(plan.facts, plan.findings):
+        if plan.options.snapshot:
             rows.append((fact.volume.label, 'snapshot', 'would make',
                          'EVS snapshot %s, before anything else; if it '
                          'fails, nothing is detached' %
@@ -194,6 +246,70 @@ def report_rows(gathered, findings, snapshot=False):
             detail = f.message
             if f.advice and f.verdict in (rules.REFUSE, rules.FORCED):
                 detail += '. Way out: %s' % f.advice
-            rows.append(tuple(escape(cell) for cell in (
-                fact.volume.label, f.rule, f.verdict, detail)))
-    return rows
+            rows.append((fact.volume.label, f.rule, f.verdict, detail))
+    for volume in plan.skipped:
+        rows.append((volume.label, 'attached', 'not attached',
+                     '--if-attached: not attached to server %s; nothing to '
+                     'do' % plan.server.label))
+    for number, step in enumerate(plan.steps, 1):
+        rows.append(_step_row(plan, number, step))
+    return [tuple(escape(cell) for cell in row) for row in rows]
+
+
+#: What each step of a plan does, for the --dry-run report.
+STEP_WORDS = {
+    'snapshot': 'would make an EVS snapshot of it',
+    'stop': 'would stop the ECS (os-stop) and wait until it is SHUTOFF',
+    'detach': 'would send the detach (%s), checked again first if the '
+              'facts are older than %d s; rests on rules: %s',
+    'wait': 'would wait until every detach has ended (--timeout %d s)',
+    'start': 'would start the ECS again (os-start)',
+}
+
+
+def _step_row(plan, number, step):
+    from otcclient_detach import plan as plans
+    label = step.volume.label if step.volume else plan.server.label
+    words = STEP_WORDS[step.kind]
+    if step.kind == plans.DETACH:
+        words = words % ('DELETE os-volume_attachments' if
+                         plan.options.api == plans.NOVA else
+                         "OTC's native detachvolume", plans.FRESH_FOR,
+                         ', '.join(step.rests_on) or 'none')
+    elif step.kind == plans.WAIT:
+        words = words % plan.options.timeout
+    return (label, 'plan', 'step-%d' % number, '%s: %s' % (step.kind, words))
+
+
+class Progress(object):
+    """One self-rewriting line on a terminal; nothing otherwise."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.enabled = bool(getattr(stream, 'isatty', lambda: False)())
+        self.shown = False
+
+    def show(self, text):
+        if self.enabled:
+            self.stream.write('\r%-78s' % escape(text)[:78])
+            self.stream.flush()
+            self.shown = True
+
+    def volumes(self, pending, total, server, elapsed):
+        self.show('Waiting for %d of %s to detach from %s (%ds)' % (
+            pending, count(total, 'volume'), server.label, elapsed))
+
+    def server(self, server, elapsed):
+        self.show('Server %s: %s%s (%ds)' % (
+            server.label, server.status,
+            ' / ' + server.task_state if server.task_state else '',
+            elapsed))
+
+    def items(self, pending, total, noun, elapsed):
+        self.show('Waiting for %d of %s (%ds)' % (
+            pending, count(total, noun), elapsed))
+
+    def done(self):
+        if self.shown:
+            self.stream.write('\n')
+            self.shown = False

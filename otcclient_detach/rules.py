@@ -23,8 +23,11 @@ WARN = 'warn'
 #: The rule does not apply (e.g. OS checks on a stopped ECS).
 SKIP = 'n/a'
 
+#: ``forceable``: None where the rule's own setting holds; False where
+#: --force could not help this one refusal (the cloud would refuse too).
 Finding = collections.namedtuple(
-    'Finding', 'rule verdict message advice volume_id')
+    'Finding', 'rule verdict message advice volume_id forceable',
+    defaults=(None,))
 
 #: ``forceable``: True if --force turns a refusal into a warning, False if
 #: nothing bypasses it, None for a reminder that never refuses.
@@ -63,26 +66,70 @@ STOP_ADVICE = ("stop the ECS first ('openstack server stop {server}', or "
                "detached")
 
 
-def os_type_of(facts):
-    """Linux, Windows or None, from the best source there is.
+def os_type_readings(facts):
+    """Every source's word on the OS type (model.Reading), hints last.
 
-    OTC spells ``os_type`` / ``__os_type`` in any case: compared
-    case-insensitively.
+    The OS read from the system disk or its image gives its
+    ``__os_type`` and, from ``__os_version``, a type of its own; the
+    server's ``os_type`` metadata is a hint anybody can edit.
     """
-    if facts.os and facts.os.os_type:
-        return model.os_type(facts.os.os_type)
+    readings = []
+    found = facts.os
+    if found is not None:
+        if found.os_type:
+            readings.append(model.Reading(model.os_type(found.os_type),
+                                          '__os_type of ' + found.source,
+                                          found.confirmed))
+        if found.version and found.version.strip():
+            windows = found.version.strip().lower().startswith('windows')
+            readings.append(model.Reading(
+                model.WINDOWS if windows else model.LINUX,
+                "__os_version '%s' of %s" % (found.version, found.source),
+                found.confirmed))
     hint = model.os_type(facts.server.metadata.get('os_type'))
     if hint:
-        return hint
-    if facts.os and facts.os.version:
-        if facts.os.version.strip().lower().startswith('windows'):
-            return model.WINDOWS
-        return model.LINUX
-    return None
+        readings.append(model.Reading(hint, "the server's os_type metadata",
+                                      False))
+    return readings
 
 
-def _finding(rule, verdict, message, advice, facts):
-    return Finding(rule, verdict, message, advice, facts.volume.id)
+def os_type_of(facts):
+    """Linux, Windows or None, judged from every source there is.
+
+    Confirmed sources outrank the user-editable hint; where they
+    disagree, Windows (the stricter rules) is taken.  OTC spells
+    ``os_type`` / ``__os_type`` in any case: compared case-insensitively.
+    """
+    readings = os_type_readings(facts)
+    pool = [r for r in readings if r.confirmed] or readings
+    values = [r.value for r in pool]
+    for choice in (model.WINDOWS, model.LINUX):
+        if choice in values:
+            return choice
+    return values[0] if values else None
+
+
+def os_type_disagreement(facts):
+    """'a says Linux, b says Windows' where the sources differ, else None.
+
+    Only the sources the judgement used (confirmed ones when there are).
+    """
+    readings = os_type_readings(facts)
+    pool = [r for r in readings if r.confirmed] or readings
+    if len({r.value for r in pool}) < 2:
+        return None
+    return ', '.join('%s says %s' % (r.source, r.value) for r in pool)
+
+
+def _judged(rule, facts):
+    """(verdict, message, advice, forceable) of one rule.
+
+    A check may name a refusal --force cannot help (a fourth value).
+    """
+    found = rule.check(facts)
+    if len(found) == 4:
+        return found
+    return found + (rule.forceable,)
 
 
 def check_attached(facts):
@@ -148,19 +195,66 @@ def check_locked(facts):
 def check_system_disk(facts):
     server = facts.server
     device = facts.volume.attachment_to(server.id).device or 'no device'
-    system, how, _ = model.system_disk(facts)
+    system, how, weak = model.system_disk(facts)
     if not system:
         return PASS, '%s is a data disk (%s)' % (device, how), None
     advice = STOP_ADVICE.format(server=server.label)
-    if not server.root_device_name and not (
-            server.system_disk and server.system_disk.volume_id):
+    if weak:
         return (REFUSE,
-                '%s (%s) is treated as the system disk of the running ECS '
-                '%s: %s' % (facts.volume.label, device, server.label, how),
+                '%s (%s) is treated as the system disk of the running %s '
+                '%s: %s' % (facts.volume.label, device, kind(server),
+                            server.label, how),
                 advice + '; or --force when you know it is a data disk')
+    # The cloud itself refuses to detach a root device from a running
+    # server ("Can't detach root device volume"): --force cannot help.
     return (REFUSE,
-            '%s is the system disk (%s, %s) of the running ECS %s' % (
-                facts.volume.label, device, how, server.label),
+            '%s is the system disk (%s, %s) of the running %s %s' % (
+                facts.volume.label, device, how, kind(server), server.label),
+            advice, False)
+
+
+def kind(server):
+    """'ECS', or 'BMS' for a bare metal server."""
+    return 'BMS' if server.bms else 'ECS'
+
+
+#: EVS's disk status table: only an In-use disk lists "detach" among its
+#: possible operations; what to do about each other status of an
+#: attached disk.
+DISK_STATUS_ADVICE = {
+    'detaching': "a detach of it is under way already: wait for it "
+                 "('openstack volume show {volume}')",
+    'attaching': "wait until it is attached ('openstack volume show "
+                 "{volume}'), then try again",
+    'extending': 'wait until its expansion has finished, then try again',
+    'uploading': 'wait until its upload to an image has finished, then '
+                 'try again',
+    'downloading': 'wait until it has been created from its image, then '
+                   'try again',
+    'backing-up': 'wait until its backup has finished, then try again',
+    'restoring-backup': 'wait until its restore from a backup has '
+                        'finished, then try again',
+    'retyping': 'wait until its type change has finished, then try again',
+}
+DISK_STATUS_ERROR_ADVICE = ("the disk is in an error state that allows no "
+                            "detach: contact customer service (OTC support) "
+                            "with the disk's ID")
+
+
+def check_disk_status(facts):
+    volume = facts.volume
+    if volume.status == 'in-use':
+        return PASS, 'disk status is in-use', None
+    if volume.status.startswith('error'):
+        advice = DISK_STATUS_ERROR_ADVICE
+    else:
+        advice = DISK_STATUS_ADVICE.get(
+            volume.status, 'wait until it is in-use again ({status} now), '
+            'then try again').format(volume=volume.label,
+                                     status=volume.status)
+    return (REFUSE,
+            'disk %s is %s; EVS detaches a disk only while it is in-use' % (
+                volume.label, volume.status),
             advice)
 
 
@@ -221,6 +315,10 @@ def check_encryption_key(facts):
 
 def check_os_supported(facts, catalog=None):
     server, found = facts.server, facts.os
+    if server.bms:
+        return (SKIP, 'a bare metal server (%s) has no OS list: OTC detaches '
+                'data disks from a running BMS whatever its OS' % server.bms,
+                None)
     advice = STOP_ADVICE.format(server=server.label)
     if found is None or not found.version:
         source = found.source if found else 'nowhere'
@@ -236,7 +334,8 @@ def check_os_supported(facts, catalog=None):
                 "__os_version of its system disk nor of its image confirms "
                 "it" % (server.label, found.source, found.version),
                 advice)
-    listed = (catalog or oslists.catalog()).match(found.version)
+    listed = (catalog or facts.catalog or oslists.catalog()).match(
+        found.version)
     if listed is None:
         return (REFUSE,
                 "the OS '%s' of the running ECS %s (from %s) is not on "
@@ -247,17 +346,44 @@ def check_os_supported(facts, catalog=None):
         found.version, found.source, listed.spelling, listed.source), None)
 
 
+#: EVS: "You can manually create a maximum of seven snapshots for a disk."
+MAX_SNAPSHOTS = 7
+
+
+def check_snapshot_limit(facts):
+    """--snapshot: the disk has room for one more manual snapshot."""
+    if facts.snapshots is None:
+        return SKIP, 'no snapshot is made (no --snapshot)', None
+    if facts.snapshots < MAX_SNAPSHOTS:
+        return PASS, 'disk %s has %d of at most %d snapshots' % (
+            facts.volume.label, facts.snapshots, MAX_SNAPSHOTS), None
+    return (REFUSE,
+            'disk %s has %d snapshots already, and EVS allows at most %d '
+            'manual snapshots per disk: --snapshot cannot make another' % (
+                facts.volume.label, facts.snapshots, MAX_SNAPSHOTS),
+            "delete a snapshot it no longer needs ('openstack volume "
+            "snapshot list --volume %s'), or back the disk up with CBR "
+            "instead and drop --snapshot (CBR backups outlive the disk; "
+            "deleting a disk deletes its snapshots)" % facts.volume.id)
+
+
 def check_windows_scsi(facts):
+    if facts.server.bms:
+        return (SKIP, 'a bare metal server: all its disks are SCSI, and OTC '
+                'detaches data disks from a running BMS', None)
     os_type = os_type_of(facts)
-    kind = 'SCSI' if facts.volume.is_scsi else 'VBD'
+    disk = 'SCSI' if facts.volume.is_scsi else 'VBD'
+    disagree = os_type_disagreement(facts)
+    said = ' (the sources disagree: %s; Windows is assumed)' % disagree \
+        if disagree else ''
     if os_type != model.WINDOWS:
-        return SKIP, 'not a Windows ECS (%s disk)' % kind, None
+        return SKIP, 'not a Windows ECS (%s disk)' % disk, None
     if not facts.volume.is_scsi:
         return PASS, 'VBD disk on Windows', None
     return (REFUSE,
             '%s is a SCSI disk (metadata hw:passthrough=true); SCSI disks '
-            'cannot be detached from a running Windows ECS' %
-            facts.volume.label,
+            'cannot be detached from a running Windows ECS%s' % (
+                facts.volume.label, said),
             STOP_ADVICE.format(server=facts.server.label))
 
 
@@ -281,14 +407,26 @@ RULES = (
     Rule('attached', 'The volume is attached to that server.',
          'ECS API reference, "Detaching a Disk from an ECS", URI; '
          'error Ecs.0111', False, False, check_attached),
+    Rule('disk-status', 'The disk is in-use (not detaching, extending, '
+         'uploading, restoring, or in an error state).',
+         'EVS user guide, appendix "EVS Disk Status" (only In-use allows a '
+         'detach); errors EVS.2021 (error_detaching), EVS.2068', False,
+         False, check_disk_status),
     Rule('server-status', 'The ECS is running (ACTIVE) or stopped '
-         '(SHUTOFF).', SEED_DOC + '; error Ecs.0100', True, False,
+         '(SHUTOFF).', 'EVS user guide, "Detaching an EVS Disk" ("You can '
+         'detach a data disk when the server status is Stopped or '
+         'Running"); ' + SEED_DOC + '; error Ecs.0100', True, False,
          check_status),
     Rule('task-state', 'No task (starting, stopping, rebooting, ...) is '
-         'in progress on the ECS.', RUNNING_DOC + '; error 0101046', True,
+         'in progress on the ECS.', RUNNING_DOC + ' ("Do not detach an EVS '
+         'disk from an ECS that is being started, stopped, or restarted"); '
+         'the cloud\'s custom_errno 0101046 is an observation, not '
+         'documented', True,
          False, check_task_state),
     Rule('locked', 'The ECS is not locked.',
-         'ECS API reference, error codes: Ecs.0605', True, False,
+         'ECS user guide, "Locking an ECS" (a locked ECS allows no disk '
+         'management); ECS API reference, error codes: Ecs.0605', True,
+         False,
          check_locked),
     Rule('encryption-key', 'An encrypted disk is detached only while '
          'KMS says its key is enabled (else it could not be attached '
@@ -296,21 +434,35 @@ RULES = (
          'EVS user guide, "Managing Encrypted EVS Disks"; KMS API '
          'reference, "Querying the Information About a CMK"', True, False,
          check_encryption_key),
-    Rule('system-disk', 'A running ECS keeps its system disk (the device '
-         'named by root_device_name, else the native API\'s bootIndex '
-         '"0"; if neither answers, any bootable, image-carrying or ...da '
-         'disk counts as the system disk).',
+    Rule('snapshot-limit', 'With --snapshot, the disk has room for one '
+         'more manual snapshot (EVS allows seven per disk).',
+         'EVS user guide, "Creating a Snapshot" ("You can manually create '
+         'a maximum of seven snapshots for a disk")', False, False,
+         check_snapshot_limit),
+    Rule('system-disk', 'A running ECS or BMS keeps its system disk. A '
+         'disk is the system disk when any source says so: '
+         'root_device_name against the device in the volume\'s attachment, '
+         'nova\'s attachment list or EVS\'s disk list, else the native '
+         'API\'s bootIndex "0"; where none can tell, any bootable, '
+         'image-carrying or ...da disk counts as the system disk. --force '
+         'helps only in that last case: the cloud refuses a known root '
+         'device itself.',
          SEED_DOC + ' 1; ' + RUNNING_DOC + '; ECS API reference, '
-         '"Querying Details About an ECS" (native)', True, True,
-         check_system_disk),
-    Rule('os-supported', "A running ECS runs an OS on OTC's lists, "
-         "confirmed by __os_version (the server's image_name alone is not "
-         "enough).",
+         '"Querying Details About an ECS" (native); BMS API reference, '
+         '"Detaching an EVS Disk from a BMS" (the system disk only from a '
+         'stopped BMS)', True, True, check_system_disk),
+    Rule('os-supported', "A running ECS runs an OS on OTC's lists (or on "
+         "the operator's own list, --os-list), confirmed by __os_version "
+         "(the server's image_name alone is not enough). A BMS has no OS "
+         "list.",
          SEED_DOC + ' 5 and Table 1; IMS "External Image File Formats and '
-         'Supported OSs"', True, True, check_os_supported),
-    Rule('windows-scsi', 'A running Windows ECS keeps its SCSI disks.',
-         SEED_DOC + ', Table 1 (Windows)', True, True,
-         check_windows_scsi),
+         'Supported OSs"; BMS API reference, "Detaching an EVS Disk from a '
+         'BMS"', True, True, check_os_supported),
+    Rule('windows-scsi', 'A running Windows ECS keeps its SCSI disks '
+         '(Windows when any confirmed source says so). Not for a BMS, '
+         'whose disks are all SCSI.',
+         SEED_DOC + ', Table 1 (Windows); BMS API reference, "Detaching an '
+         'EVS Disk from a BMS"', True, True, check_windows_scsi),
     Rule('guest-prepare', 'Reminder: unmount it (Linux), or stop I/O and '
          'take it offline (Windows) first.',
          SEED_DOC + ' 2-4', None, True, check_guest),
@@ -345,12 +497,14 @@ def evaluate(facts, force=False, stop_first=False):
     findings = []
     for rule in RULES:
         if rule.running_only and not running:
-            verdict, message, advice = SKIP, 'the ECS is not running', None
+            verdict, message, advice, forceable = (
+                SKIP, 'the ECS is not running', None, rule.forceable)
         else:
-            verdict, message, advice = rule.check(facts)
-        if verdict == REFUSE and force and rule.forceable:
+            verdict, message, advice, forceable = _judged(rule, facts)
+        if verdict == REFUSE and force and forceable:
             verdict = FORCED
-        findings.append(_finding(rule.id, verdict, message, advice, facts))
+        findings.append(Finding(rule.id, verdict, message, advice,
+                                facts.volume.id, forceable))
         if rule.id == 'attached' and verdict == REFUSE:
             break  # NOT_JUDGED
     return findings
@@ -382,11 +536,13 @@ def check_force_detach(facts, force=False, stop_first=False):
     return WARN, message, None
 
 
-def is_forceable(rule_id):
+def is_forceable(finding):
     """Whether --force turns this refusal into a warning."""
-    if rule_id == 'force-detach':
+    if finding.forceable is not None:
+        return finding.forceable
+    if finding.rule == 'force-detach':
         return True
-    return RULES_BY_ID[rule_id].forceable
+    return RULES_BY_ID[finding.rule].forceable
 
 
 def refusals(findings):

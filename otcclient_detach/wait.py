@@ -13,9 +13,8 @@ import functools
 import time
 
 from otcclient_detach import cloud
-from otcclient_detach import side_by_side
 from otcclient_detach import errors
-from otcclient_detach import render
+from otcclient_detach import side_by_side
 
 FIRST_INTERVAL = 1.0
 MAX_INTERVAL = 5.0
@@ -25,11 +24,11 @@ BACKOFF = 1.5
 #: one still detaching after that is slow or stuck, and the looks back
 #: off.
 STEADY_FOR = 12.0
-#: Polls that may see a volume still ``in-use`` and attached before the
-#: cloud has marked it ``detaching``; after that it counts as rolled back.
-#: (Nova marks the volume ``detaching`` before it answers the DELETE, so
-#: a volume seen ``in-use`` twice has been rolled back, not forgotten.)
-IN_USE_GRACE_POLLS = 2
+#: Looks that may see a volume still ``in-use`` and attached before the
+#: cloud has marked it ``detaching``; on the third such look in a row it
+#: counts as rolled back (doc/source/operations.rst: "three looks").  A
+#: cloud that marks the volume late is given that long.
+IN_USE_GRACE_POLLS = 3
 
 DETACHED = 'detached'
 ROLLED_BACK = 'rolled back'
@@ -116,63 +115,87 @@ def _bounded(poller):
             yield look
 
 
-class Progress(object):
-    """One self-rewriting line on a terminal; nothing otherwise."""
+def not_served(error):
+    """Whether EVS's disk list is not to be had here (use nova's list).
 
-    def __init__(self, stream):
-        self.stream = stream
-        self.enabled = bool(getattr(stream, 'isatty', lambda: False)())
-        self.shown = False
-
-    def show(self, text):
-        if self.enabled:
-            self.stream.write('\r%-78s' % render.escape(text)[:78])
-            self.stream.flush()
-            self.shown = True
-
-    def done(self):
-        if self.shown:
-            self.stream.write('\n')
-            self.shown = False
+    Not found, refused, not implemented, or an answer of another shape;
+    a cloud that is briefly unwell is asked again instead.
+    """
+    if isinstance(error, errors.BrokenAnswer):
+        return True
+    return isinstance(error, errors.CloudError) and \
+        error.status in (400, 403, 404, 405, 501)
 
 
-def wait_detached(gatherer, server, volume_ids, poller, progress=None):
+class BatchLook(object):
+    """One read a look for a whole batch: EVS's disk list of the server.
+
+    Every disk still on the server comes with its status and attachments
+    in that one answer; a disk missing from it has left the server.
+    Where EVS's list is not to be had (refused, not served, broken), the
+    look falls back for good to nova's attachment list plus a GET of
+    each volume still listed.
+    """
+
+    def __init__(self, reads, server):
+        self.reads = reads
+        self.server = server
+        self.listed = True
+
+    def __call__(self, volume_ids):
+        """{volume ID: model.Volume still on the server, or None (left)}."""
+        if self.listed:
+            try:
+                disks = {d.id: d for d in self.reads.disks_of(self.server)}
+            except errors.FAILURES as e:
+                if not not_served(e):
+                    raise
+                self.listed = False
+            else:
+                return {vid: disks.get(vid) for vid in volume_ids}
+        listed = {a.get('volumeId')
+                  for a in self.reads.attachments(self.server.id)}
+        still = [vid for vid in volume_ids if vid in listed]
+        volumes = side_by_side.run(
+            functools.partial(self.reads.volume_by_id, vid) for vid in still)
+        found = dict.fromkeys(volume_ids)
+        found.update(zip(still, volumes))
+        return found
+
+
+def wait_detached(look, server, volume_ids, poller, progress=None):
     """Wait until each volume has left the server; return their outcomes.
 
-    The outcome of each volume ID is DETACHED, ROLLED_BACK, FAILED (with
-    the volume status) or TIMED_OUT.
+    ``look(volume_ids)`` (a :class:`BatchLook`) gives each volume still
+    on the server, None for one that left.  The outcome of each volume
+    ID is DETACHED, ROLLED_BACK, FAILED (with the volume status) or
+    TIMED_OUT.
     """
     pending = {vid: {'detaching': False, 'in_use': 0} for vid in volume_ids}
     outcomes = {}
     for _ in _bounded(poller):
         try:
-            listed = {a.get('volumeId')
-                      for a in gatherer.attachments(server.id)}
-            still = [vid for vid in pending if vid in listed]
-            for vid in pending:
-                if vid not in listed:
-                    outcomes[vid] = (DETACHED, None)
-            # One round trip for all of them, not one per volume.
-            volumes = side_by_side.run(
-                functools.partial(gatherer.volume_by_id, vid)
-                for vid in still)
-            for vid, volume in zip(still, volumes):
-                verdict = _judge(volume, server, pending[vid])
-                if verdict:
-                    outcomes[vid] = verdict
-                elif volume.status == 'detaching':
-                    poller.steady()
+            found = look(list(pending))
         except Exception as e:
             if not errors.worth_another_look(e):
                 raise
+            found = {}
+        for vid, volume in found.items():
+            if volume is None or volume.attachment_to(server.id) is None:
+                outcomes[vid] = (DETACHED, None)
+                continue
+            verdict = _judge(volume, server, pending[vid])
+            if verdict:
+                outcomes[vid] = verdict
+            elif volume.status == 'detaching':
+                poller.steady()
         for vid in outcomes:
             pending.pop(vid, None)
         if not pending:
             break
         if progress:
-            progress.show('Waiting for %d of %s to detach from %s (%ds)' % (
-                len(pending), render.count(len(volume_ids), 'volume'),
-                server.label, poller.elapsed))
+            progress.volumes(len(pending), len(volume_ids), server,
+                             poller.elapsed)
     if progress:
         progress.done()
     for vid in pending:
@@ -195,20 +218,17 @@ def _judge(volume, server, seen):
     return None
 
 
-def wait_server_status(gatherer, server_id, status, poller, progress=None):
+def wait_server_status(reads, server_id, status, poller, progress=None):
     """Wait until the server has ``status`` and no task; return it."""
     for _ in _bounded(poller):
         try:
-            server = gatherer.server_by_id(server_id)
+            server = reads.server_by_id(server_id)
         except Exception as e:
             if not errors.worth_another_look(e):
                 raise
             continue
         if progress:
-            progress.show('Server %s: %s%s (%ds)' % (
-                server.label, server.status,
-                ' / ' + server.task_state if server.task_state else '',
-                poller.elapsed))
+            progress.server(server, poller.elapsed)
         if server.status == status and not server.task_state:
             if progress:
                 progress.done()
@@ -259,9 +279,7 @@ def wait_ended(status_of, ids, ended, poller, progress=None, noun='item'):
         if not pending:
             break
         if progress:
-            progress.show('Waiting for %d of %s (%ds)' % (
-                len(pending), render.count(len(ids), noun),
-                poller.elapsed))
+            progress.items(len(pending), len(ids), noun, poller.elapsed)
     if progress:
         progress.done()
     for item in pending:

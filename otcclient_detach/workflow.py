@@ -1,113 +1,174 @@
-"""One run of ``detach-otc``: gather the facts, judge them, then act.
+"""One run of ``detach-otc``: facts, rules, plan, run, and the telling.
 
 The command (command.py) checks the options and hands the run to
-:func:`run`: the facts are gathered (facts.py), every rule judges them
-(rules.py), and then the run either reports (``--dry-run``), refuses
-(with every reason and its way out) or carries the detach out
-(operations.py).  A failure to reach or ask the cloud becomes one user
-message here, in one place, worded by errors.failure_message.
+:func:`run`: the facts are gathered (facts.py) under one deadline, every
+rule judges them (rules.py) into one plan (plan.py), and then the run
+either reports the plan (``--dry-run``), refuses it (with every reason
+and its way out) or carries it out (run.py) into a record
+(record.py), from which the closing lines, the exit status and the
+``-f`` rows are all read (closing.py).  A failure to reach or ask the
+cloud before anything was sent becomes one message here.
 """
 
 import dataclasses
+import logging
+import time
 import typing
 
 from osc_lib import exceptions
 
+from otcclient_detach import closing
+from otcclient_detach import cloud
 from otcclient_detach import errors
 from otcclient_detach import facts
 from otcclient_detach import model
-from otcclient_detach import operations
+from otcclient_detach import osc_adapter
+from otcclient_detach import plan as plans
+from otcclient_detach import reads
+from otcclient_detach import record
 from otcclient_detach import render
-from otcclient_detach import rules
+from otcclient_detach import run as runs
+from otcclient_detach import tell
 
 EXIT_REFUSED = 1
 REPORT_COLUMNS = ('Volume', 'Rule', 'Verdict', 'Detail')
+#: Seconds within which authentication and every read before the first
+#: write must end: a cloud that never answers ends the command after
+#: this long (doc/source/hardening.rst), whatever api_timeout says.
+GATHER_SECONDS = 45.0
 
 
 @dataclasses.dataclass
 class Outcome(object):
-    """The exit status, and the ``--dry-run`` report if there is one."""
+    """The exit status, and the rows of the report or result."""
 
     status: int
     columns: tuple = ()
     rows: typing.Any = ()
 
 
-def run(connect, args, stderr, log, auth_url=lambda: None):
+def options_of(args):
+    return plans.Options(
+        api=args.api, wait=args.wait, timeout=args.timeout,
+        force=args.force, force_detach=args.force_detach,
+        stop_server=args.stop_server, start_server=args.start_server,
+        snapshot=args.snapshot, if_attached=args.if_attached)
+
+
+def run(connect, args, stderr, log, auth_url=lambda: None,
+        clock=time.monotonic):
     """Detach ``args.volumes`` from ``args.server``; an :class:`Outcome`.
 
     ``connect`` gives the CLI's openstacksdk connection (it
     authenticates); ``log`` is the command's logger (``-v``);
-    ``auth_url`` gives the auth URL for a failure message (asked only
-    then: the CLI reads its configuration when it authenticates).
+    ``auth_url`` gives the auth URL for a failure message.
     """
-    # The decision log is printed too: names from the cloud escaped.
-    log.addFilter(render.escape_log_record)
-    started = []  # the Operation, once built: has a DELETE left?
+    escape_logs(log)
+    options = options_of(args)
     try:
-        return _run(connect, args, stderr, log, started)
+        with cloud.deadline(clock() + GATHER_SECONDS, clock):
+            gatherer = facts.Gatherer(connect(), os_catalog=args.os_catalog)
+            gathered = _gather(gatherer, args, options)
+    except (reads.NotFound, reads.Ambiguous, reads.EmptyRef) as e:
+        raise exceptions.CommandError(render.fill(render.lookup_failed(e)))
+    except osc_adapter.NoAnswer as e:
+        raise exceptions.CommandError(render.fill(
+            render.no_answer(e.seconds, auth_url())))
     except exceptions.CommandError as e:
-        # Wrapped like a refusal, names from the cloud escaped.
         raise exceptions.CommandError(render.fill(str(e)))
     except Exception as e:
-        message = errors.failure_message(
-            e, auth_url(), sent=bool(started) and started[0].sent)
+        message = errors.failure_message(e, auth_url(), sent=False)
         if message is None:
             raise
         raise exceptions.CommandError(render.fill(message))
+    checked_at = clock()
+    plan = plans.make(gathered, options)
+    _log_findings(plan, log)
+    return _act(gatherer, plan, args, stderr, checked_at)
 
 
-def judge(gathered, args, log):
-    """Every rule's findings for each volume (``--force-detach`` too)."""
-    findings = [rules.evaluate(f, force=args.force,
-                               stop_first=args.stop_server)
-                for f in gathered]
-    for fact, volume_findings in zip(gathered, findings):
-        for f in volume_findings:
+def escape_logs(log):
+    """Names from the cloud in the decision log (-v) are escaped too."""
+    names = [log] + [logging.getLogger(name) for name in list(
+        logging.Logger.manager.loggerDict) if name.startswith(
+            'otcclient_detach')]
+    for logger in names:
+        if render.escape_log_record not in logger.filters:
+            logger.addFilter(render.escape_log_record)
+
+
+def _gather(gatherer, args, options):
+    if args.all_data_disks:
+        gathered = gatherer.gather_all_data_disks(
+            args.server, stop_first=options.stop_server,
+            snapshots=options.snapshot)
+        if not gathered:
+            raise exceptions.CommandError(
+                'Server %s has no data disk to detach (only its system '
+                'disk, which --all-data-disks never detaches).' % args.server)
+    else:
+        gathered = gatherer.gather(args.server, args.volumes,
+                                   stop_first=options.stop_server,
+                                   snapshots=options.snapshot)
+    if options.force_detach:
+        system = [f.volume.label for f in gathered
+                  if model.is_system_disk(f)]
+        if system:
+            raise exceptions.CommandError(
+                '--force-detach is for data disks only; %s is the system '
+                'disk of server %s' % (', '.join(system),
+                                       gathered[0].server.label))
+    return gathered
+
+
+def _log_findings(plan, log):
+    for fact, findings in zip(plan.facts, plan.findings):
+        for f in findings:
             log.info('Volume %s: rule %s: %s (%s)', fact.volume.label,
                      f.rule, f.verdict, f.message)
-    if not args.force_detach:
-        return findings
-    system = [f.volume.label for f in gathered if model.is_system_disk(f)]
-    if system:
-        raise exceptions.CommandError(
-            '--force-detach is for data disks only; %s is the system disk '
-            'of server %s' % (', '.join(system), gathered[0].server.label))
-    # The data-loss path: a finding of its own per volume.
-    for fact, volume_findings in zip(gathered, findings):
-        verdict, message, advice = rules.check_force_detach(
-            fact, force=args.force, stop_first=args.stop_server)
-        if verdict != rules.SKIP:
-            volume_findings.append(rules.Finding(
-                'force-detach', verdict, message, advice, fact.volume.id))
-    return findings
+    for number, step in enumerate(plan.steps, 1):
+        log.info('Plan step %d: %s%s', number, step.kind,
+                 ' of volume %s' % step.volume.label if step.volume else '')
 
 
-def _run(connect, args, stderr, log, started):
-    gatherer = facts.Gatherer(connect())
-    gathered = gatherer.gather(args.server, args.volumes,
-                               stop_first=args.stop_server)
-    findings = judge(gathered, args, log)
-    render.weaker_facts(stderr, gathered)
-    refused = any(rules.refusals(f) for f in findings)
+def _act(gatherer, plan, args, stderr, checked_at):
+    from otcclient_detach import process
+    out = process.Output(stderr)
+    render.weaker_facts(out, plan.facts)
+    result = closing.RESULT_COLUMNS if args.result else ()
     if args.dry_run:
-        return Outcome(EXIT_REFUSED if refused else 0, REPORT_COLUMNS,
-                       render.report_rows(gathered, findings,
-                                          snapshot=args.snapshot))
-    if refused:
-        render.refusals(stderr, gathered, findings)
-        return Outcome(EXIT_REFUSED)
-    start_refused = operations.start_refusal(gathered, args.start_server)
-    if start_refused:
-        stderr.write(render.fill(start_refused) + '\n')
-        return Outcome(EXIT_REFUSED)
-    render.warnings(stderr, gathered, findings)
-    options = operations.Options(
-        api=args.api, wait=args.wait, timeout=args.timeout,
-        force_detach=args.force_detach, stop_server=args.stop_server,
-        start_server=args.start_server, snapshot=args.snapshot)
-    operation = operations.Operation(
-        gatherer, gathered[0].server, [f.volume for f in gathered],
-        options, stderr)
-    started.append(operation)
-    return Outcome(operation.run())
+        return Outcome(EXIT_REFUSED if plan.refused else 0, REPORT_COLUMNS,
+                       render.report_rows(plan))
+    if plan.refused:
+        render.refusals(out, plan.facts, plan.findings)
+        return Outcome(EXIT_REFUSED, result,
+                       closing.result_rows(plan, None) if result else ())
+    systems = plans.start_refusal(plan)
+    if systems:
+        out.write(render.fill(render.start_refused(plan, systems)) + '\n')
+        return Outcome(EXIT_REFUSED, result,
+                       closing.result_rows(plan, None) if result else ())
+    if plan.options.stop_server and plan.server and \
+            plan.server.status != model.ACTIVE:
+        out.write(render.fill('Server %s is %s already; not stopping it.' % (
+            plan.server.label, plan.server.status)) + '\n')
+    render.warnings(out, plan.facts, plan.findings)
+    run_record = record.Record(listener=tell.Teller(out, plan))
+    runs.Runner(gatherer, plan, run_record, progress=render.Progress(out),
+                checked_at=checked_at).run()
+    for line in closing.lines(plan, run_record, retry_options(args)):
+        out.write(render.fill(line) + '\n')
+    return Outcome(closing.exit_status(plan, run_record), result,
+                   closing.result_rows(plan, run_record) if result else ())
+
+
+def retry_options(args):
+    """The options to repeat in a retry command (not the volumes)."""
+    words = []
+    for flag in ('wait', 'force', 'stop_server', 'start_server',
+                 'snapshot', 'force_detach'):
+        if getattr(args, flag):
+            words.append('--' + flag.replace('_', '-'))
+    if args.api != plans.NOVA:
+        words += ['--api', args.api]
+    return words

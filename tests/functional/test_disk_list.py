@@ -115,7 +115,11 @@ class DiskListTest(base.SimulatorTestCase):
         self.assertEqual([], self.disk_lists())
         self.assertEqual([], self.old_path('db-stopped', 'db-stopped-sys'))
 
-    def test_system_disk_itself_needs_no_list(self):
+    def test_system_disk_is_read_from_every_source(self):
+        # Every path reads the same sources: the list is read even when
+        # the volume's own attachment already names the root device.
         result = self.detach('web-linux', 'web-linux-sys')
         self.assertRefused(result, 'system-disk')
-        self.assertEqual([], self.disk_lists())
+        self.assertEqual(1, len(self.disk_lists()), result)
+        self.assertIn("EVS's disk list", ' '.join(result.stderr.split()),
+                      result)

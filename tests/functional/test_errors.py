@@ -15,9 +15,10 @@ import uuid
 import yaml
 from tests.functional import base
 
-RULE_IDS = ('attached', 'server-status', 'task-state', 'locked',
-            'encryption-key', 'system-disk', 'os-supported', 'windows-scsi',
-            'guest-prepare')
+from otcclient_detach import rules
+
+#: Every rule, in table order: a row each per volume in the report.
+RULE_IDS = tuple(rule.id for rule in rules.RULES)
 REPORT_COLUMNS = ['Volume', 'Rule', 'Verdict', 'Detail']
 
 
@@ -216,9 +217,13 @@ class TestDryRun(base.SimulatorTestCase):
         return result
 
     def assertReport(self, rows, volumes):
-        """A row per volume and rule, in rule order."""
+        """A row per volume and rule, in rule order; then the plan."""
         expected = [(v, r) for v in volumes for r in RULE_IDS]
-        self.assertEqual(expected, [(row[0], row[1]) for row in rows])
+        self.assertEqual(expected, [(row[0], row[1]) for row in rows
+                                    if row[1] != 'plan'])
+        steps = [row[2] for row in rows if row[1] == 'plan']
+        self.assertEqual(['step-%d' % n for n in range(1, len(steps) + 1)],
+                         steps)
 
     def verdicts(self, rows):
         return {(row[0], row[1]): row[2] for row in rows}

@@ -19,6 +19,8 @@ from otcclient_detach.simulator import faults
 from otcclient_detach.simulator import ids
 
 ATTACHMENTS = r'/servers/[^/]+/os-volume_attachments$'
+#: EVS's disk list of a server: where the wait looks, once a look.
+DISK_LIST = r'/cloudvolumes/detail$'
 ESC = '\x1b'
 
 
@@ -168,7 +170,7 @@ class BoundedTimeTest(HardeningTestCase):
 
     def test_wait_timeout_holds_against_a_long_retry_after(self):
         test_faults.when(lambda: self.deletes(), lambda: self.sim.add_fault(
-            'GET', ATTACHMENTS, status=503, retry_after=25, count=None))
+            'GET', DISK_LIST, status=503, retry_after=25, count=None))
         started = time.monotonic()
         result = self.detach('--wait', '--timeout', '5', 'web-linux',
                              'web-data-1')
@@ -184,7 +186,7 @@ class BoundedTimeTest(HardeningTestCase):
 
     def test_retry_after_beyond_the_cap_ends_a_wait_at_once(self):
         test_faults.when(lambda: self.deletes(), lambda: self.sim.add_fault(
-            'GET', ATTACHMENTS, status=429, retry_after=45, count=None))
+            'GET', DISK_LIST, status=429, retry_after=45, count=None))
         result = self.detach('--wait', '--timeout', '120', 'web-linux',
                              'web-data-1')
         self.assertEqual(1, result.returncode, result)
@@ -196,10 +198,11 @@ class BoundedTimeTest(HardeningTestCase):
         self.assertEqual(1, len(self._looks_after_the_delete()), result)
 
     def _looks_after_the_delete(self):
+        """The wait's looks: one read of EVS's disk list each."""
         log = self.sim.requests
         first = [i for i, r in enumerate(log) if r['method'] == 'DELETE']
         return [r for r in log[first[0]:] if r['method'] == 'GET' and
-                r['path'].endswith('/os-volume_attachments')]
+                r['path'].endswith('/cloudvolumes/detail')]
 
 
 class FlowControlTest(HardeningTestCase):
@@ -207,14 +210,25 @@ class FlowControlTest(HardeningTestCase):
 
     def test_flow_limit_in_a_202_is_no_acceptance(self):
         self.sim.add_fault('DELETE', ATTACHMENTS[:-1], status=202,
-                           body=faults.FLOW_LIMIT_BODY)
-        result = self.detach('web-linux', 'web-data-1')
+                           body=faults.FLOW_LIMIT_BODY, count=None)
+        result = self.detach('--timeout', '3', 'web-linux', 'web-data-1')
         self.assertOneClearMessage(result, 'Flow limit exceeded',
                                    'Common.0024', 'flow control',
                                    'nothing was detached',
-                                   'Run the command again')
+                                   'To retry just that one')
         self.assertNotIn('accepted', result.stderr)
         self.assertEqual('in-use', self.sim.volume('web-data-1')['status'])
+        # Sent again after the cloud's delay, until --timeout.
+        self.assertGreater(len(self.deletes()), 1, result)
+
+    def test_flow_limit_once_then_accepted(self):
+        self.sim.add_fault('DELETE', ATTACHMENTS[:-1], status=202,
+                           body=faults.FLOW_LIMIT_BODY)
+        result = self.detach('web-linux', 'web-data-1')
+        self.assertEqual(0, result.returncode, result)
+        self.assertEqual([202, 202], [r['status'] for r in self.deletes()])
+        self.assertIn('accepted', result.stderr)
+        self.assertEqual('detaching', self.sim.volume('web-data-1')['status'])
 
 
 class HostileAnswersTest(HardeningTestCase):
@@ -255,8 +269,11 @@ class HostileAnswersTest(HardeningTestCase):
         self.assertIn('is detached', result.stderr)
 
     def test_lasting_broken_answers_after_acceptance_say_accepted(self):
-        test_faults.when(lambda: self.deletes(), lambda: self.sim.add_fault(
-            'GET', ATTACHMENTS, status=200, body='null', count=None))
+        def broken():
+            for path in (ATTACHMENTS, DISK_LIST):
+                self.sim.add_fault('GET', path, status=200, body='null',
+                                   count=None)
+        test_faults.when(lambda: self.deletes(), broken)
         result = self.detach('--wait', '--timeout', '4', 'web-linux',
                              'web-data-1')
         self.assertOneClearMessage(result, 'the detach was accepted',
@@ -339,12 +356,11 @@ class EscapingTest(HardeningTestCase):
 class UsageTest(HardeningTestCase):
     """Point 7, and the final message wrapped like a refusal."""
 
-    def test_format_without_dry_run_is_a_usage_error(self):
-        for option in (('-f', 'json'), ('-c', 'Rule')):
-            result = self.detach(*(option + ('web-linux', 'web-data-1')))
-            self.assertEqual(2, result.returncode, result)
-            self.assertIn('--dry-run', result.stderr)
-        self.assertEqual([], self.sim.requests)
+    def test_format_on_a_real_run_prints_the_result(self):
+        result = self.detach('-f', 'value', '-c', 'Outcome', 'web-linux',
+                             'web-data-1')
+        self.assertEqual(0, result.returncode, result)
+        self.assertEqual('accepted\n', result.stdout, result)
 
     def test_help_lists_the_exit_statuses_of_interrupts(self):
         result = self.detach('--help')

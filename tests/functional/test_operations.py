@@ -22,6 +22,8 @@ import fixtures
 import yaml
 from tests.functional import base
 
+from otcclient_detach import rules
+
 from otcclient_detach import simulator as sim_pkg
 from otcclient_detach.simulator import views as sim_views
 
@@ -35,9 +37,8 @@ MIN_INTERVAL = 0.9
 MAX_INTERVAL = 5.0
 SLACK = 1.0
 
-RULE_IDS = ('attached', 'server-status', 'task-state', 'locked',
-            'encryption-key', 'system-disk', 'os-supported', 'windows-scsi',
-            'guest-prepare')
+#: Every rule, in table order: a row each per volume in the report.
+RULE_IDS = tuple(rule.id for rule in rules.RULES)
 REPORT_COLUMNS = ['Volume', 'Rule', 'Verdict', 'Detail']
 
 
@@ -108,17 +109,19 @@ class OperationsTestCase(base.SimulatorTestCase):
     # -- the request log ----------------------------------------------------
 
     def polls(self, server='web-linux'):
-        """GETs of the server's attachment list after the first DELETE.
+        """The --wait looks after the first DELETE: one read each.
 
-        Those are the --wait polls; the one before it is the lookup of
-        the devices, which OTC's nova server document does not carry.
+        A look reads EVS's disk list of the server (the whole batch in
+        one answer); the read before the DELETE is the gathering of the
+        facts.
         """
-        suffix = '/servers/%s/os-volume_attachments' % self.server_id(server)
+        server_id = self.server_id(server)
         log = self.sim.requests
         deletes = [i for i, r in enumerate(log) if r['method'] == 'DELETE']
         first = deletes[0] if deletes else 0
         return [r for r in log[first:] if r['method'] == 'GET' and
-                r['path'].endswith(suffix)]
+                r['path'].endswith('/cloudvolumes/detail') and
+                'server_id=%s' % server_id in r.get('query', '')]
 
     def server_actions(self, server='web-linux'):
         suffix = '/servers/%s/action' % self.server_id(server)
@@ -268,8 +271,11 @@ class WaitTest(OperationsTestCase):
         self.assertEqual(1, result.returncode, result)
         self.assertEqual([self.nova_detach_path('web-linux', 'web-data-1')],
                          [r['path'] for r in self.deletes()], result)
-        self.assertPhrases(result.stderr, 'may still complete',
+        # One true thing: accepted, not confirmed within the timeout.
+        self.assertPhrases(result.stderr, 'the detach was accepted, but not '
+                           'confirmed within 2 s',
                            'openstack server volume list')
+        self.assertNotIn('Failed to detach', result.stderr)
         self.assertIn('1 of 1', result.stderr, result)
         self.assertNoTraceback(result)
         # Still detaching in the cloud: the command gave up waiting only.
@@ -437,24 +443,18 @@ class BatchTest(OperationsTestCase):
         self.assertEqual('available', self.sim.volume('web-data-3')['status'])
         self.assertEqual('in-use', self.sim.volume('web-data-2')['status'])
 
-    def test_force_cloud_refuses_system_disk_others_go(self):
-        # --force lets the system-disk rule pass; the cloud still says no.
+    def test_force_cannot_send_a_known_system_disk(self):
+        # The cloud refuses a root device of a running ECS itself, so
+        # --force does not bypass that refusal: the batch is refused whole
+        # and the refusal offers no --force.
         result = self.detach('--force', '--wait', 'web-linux', 'web-data-1',
                              'web-linux-sys', 'web-data-2')
 
-        self.assertEqual(1, result.returncode, result)
-        self.assertNoTraceback(result)
-        self.assertIn('1 of 3 volumes failed to detach', result.stderr,
-                      result)
-        self.assertIn('[system-disk]', result.stderr, result)
-        self.assertEqual(3, len(self.deletes()), result)
-        statuses = {r['path']: r['status'] for r in self.deletes()}
-        self.assertEqual(
-            400, statuses[self.nova_detach_path('web-linux',
-                                                'web-linux-sys')])
+        self.assertRefused(result, 'system-disk')
+        self.assertNotIn('--force sends the detach anyway', result.stderr)
+        self.assertIn('--stop-server', result.stderr)
         self.assertEqual('in-use', self.sim.volume('web-linux-sys')['status'])
-        self.assertEqual('available', self.sim.volume('web-data-1')['status'])
-        self.assertEqual('available', self.sim.volume('web-data-2')['status'])
+        self.assertEqual('in-use', self.sim.volume('web-data-1')['status'])
 
     def test_force_never_bypasses_attached(self):
         result = self.detach('--force', 'web-linux', 'web-data-1',
@@ -488,7 +488,13 @@ class DryRunTest(OperationsTestCase):
         return result
 
     def assertReport(self, rows, volumes, result):
-        """A row per volume and rule, in volume order."""
+        """A row per volume and rule, in volume order; then the plan."""
+        plan = [r for r in rows if r['Rule'] == 'plan']
+        rows = [r for r in rows if r['Rule'] != 'plan']
+        if not any(r['Verdict'] == 'refuse' for r in rows):
+            self.assertEqual(
+                ['detach'] * len(volumes),
+                [r['Detail'].split(':')[0] for r in plan], result)
         self.assertEqual(len(volumes) * len(RULE_IDS), len(rows), result)
         for volume in volumes:
             rules = [r['Rule'] for r in rows if r['Volume'] == volume]
@@ -550,6 +556,7 @@ class DryRunTest(OperationsTestCase):
         self.assertEqual(1, result.returncode, result)
         rows = [dict(zip(REPORT_COLUMNS, line.split(' ', 2)))
                 for line in result.stdout.splitlines() if line.strip()]
+        rows = [r for r in rows if r['Rule'] != 'plan']
         self.assertEqual(len(RULE_IDS), len(rows), result)
         self.assertEqual({'legacy-data'}, {r['Volume'] for r in rows})
         self.assertEqual(sorted(RULE_IDS), sorted(r['Rule'] for r in rows))
@@ -565,16 +572,24 @@ class DryRunTest(OperationsTestCase):
                  if line.startswith('|')]
         header = [c.strip() for c in lines[0].strip('|').split('|')]
         self.assertEqual(REPORT_COLUMNS, header)
-        self.assertEqual(2 * len(RULE_IDS), len(lines) - 1, result)
+        # A row per volume and rule, then the plan's two detaches.
+        self.assertEqual(2 * len(RULE_IDS) + 2, len(lines) - 1, result)
         for rule in RULE_IDS:
             self.assertIn(' %s ' % rule, result.stdout)
 
     def test_force_turns_refusal_into_go_but_not_attached(self):
-        forced = self.dry_run('json', '--force', 'web-linux', 'web-linux-sys')
+        forced = self.dry_run('json', '--force', 'legacy-os', 'legacy-data')
         self.assertEqual(0, forced.returncode, forced)
         verdict = self.verdicts(json.loads(forced.stdout))[
-            ('web-linux-sys', 'system-disk')]
-        self.assertNotIn(verdict, ('pass', 'refuse'), forced)
+            ('legacy-data', 'os-supported')]
+        self.assertEqual('forced', verdict, forced)
+
+        # The cloud refuses a known root device itself: --force cannot
+        # help, so it is not offered.
+        root = self.dry_run('json', '--force', 'web-linux', 'web-linux-sys')
+        self.assertEqual(1, root.returncode, root)
+        self.assertEqual('refuse', self.verdicts(json.loads(root.stdout))[
+            ('web-linux-sys', 'system-disk')])
 
         spare = self.dry_run('json', '--force', 'web-linux', 'spare-disk')
         self.assertEqual(1, spare.returncode, spare)
@@ -786,7 +801,8 @@ class NativeApiTest(NativeMixin, OperationsTestCase):
         self.assertEqual(1, result.returncode, result)
         self.assertNoTraceback(result)
         self.assertEqual(1, len(self.deletes()), result)
-        self.assertPhrases(result.stderr, 'may still complete',
+        self.assertPhrases(result.stderr, 'the detach was accepted, but not '
+                           'confirmed within 2 s', 'did not end',
                            'openstack server volume list')
         self.assertEqual('detaching', self.sim.volume('web-data-2')['status'])
 
