@@ -139,7 +139,7 @@ def cmd_serve(args):
     if refusal:
         print(refusal, file=sys.stderr)
         return 2
-    path = os.path.expanduser(args.clouds_yaml)
+    path = os.path.abspath(os.path.expanduser(args.clouds_yaml))
     with CloudsYamlLock(path):
         return _serve(args, path)
 
@@ -196,7 +196,7 @@ def _command(args):
 
 
 def cmd_shell(args):
-    path = os.path.expanduser(args.clouds_yaml)
+    path = os.path.abspath(os.path.expanduser(args.clouds_yaml))
     if not (server_mod.written_by_us(path) and clouds_lock.held(path)):
         print('otc-detach-sim shell: no otc-detach-sim serve is running '
               'with %s; start one first (with the same --clouds-yaml)'
