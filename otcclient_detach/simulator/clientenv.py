@@ -14,6 +14,19 @@ URL_VAR = 'OTC_SIM_URL'
 ADMIN_TOKEN_VAR = 'OTC_SIM_ADMIN_TOKEN'
 
 
+def overriding_variables(env):
+    """The OS_* variables in ``env`` that could redirect a client.
+
+    The ``openstack`` CLI makes every ``OS_*`` variable (``OS_AUTH_URL``,
+    ``OS_PASSWORD``, ``OS_REGION_NAME``, ...) the default of its
+    ``--os-*`` option, and options override what ``--os-cloud`` names
+    in clouds.yaml: with them set, any cloud is partly another one.
+    OS_*_API_VERSION choices only pick an API version; they are kept.
+    """
+    return sorted(key for key in env if key.startswith('OS_') and
+                  not key.endswith('_API_VERSION'))
+
+
 def clean_env(clouds_yaml, base=None):
     """Environment for a client of the simulator.
 
@@ -22,9 +35,8 @@ def clean_env(clouds_yaml, base=None):
     they are what a test wants to vary.
     """
     env = dict(os.environ if base is None else base)
-    for key in list(env):
-        if key.startswith('OS_') and not key.endswith('_API_VERSION'):
-            del env[key]
+    for key in overriding_variables(env):
+        del env[key]
     env['OS_CLIENT_CONFIG_FILE'] = clouds_yaml
     # A user's secure.yaml must not add credentials to ours.
     env['OS_CLIENT_SECURE_FILE'] = os.path.join(

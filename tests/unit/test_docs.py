@@ -1,5 +1,6 @@
 """The documentation keeps up with the rules and the README's commands."""
 
+import importlib.util
 import os
 import re
 
@@ -50,3 +51,67 @@ class TestReadmeIsValidRst(testtools.TestCase):
                 settings_overrides={'report_level': 2, 'halt_level': 2})
         except docutils.utils.SystemMessage as e:
             self.fail('README.rst: %s' % e)
+
+
+DOC_PAGES = ['README.rst'] + [
+    os.path.join('doc', 'source', name)
+    for name in sorted(os.listdir(os.path.join(ROOT, 'doc', 'source')))
+    if name.endswith('.rst')]
+
+
+class TestDocPages(testtools.TestCase):
+    def test_no_issue_numbers(self):
+        pattern = re.compile(r'#\d+|\bissues? (?:#|no\.? ?)?\d', re.I)
+        found = ['%s: %s' % (page, line.strip())
+                 for page in DOC_PAGES
+                 for line in read(page).splitlines()
+                 if pattern.search(line)]
+        self.assertEqual([], found)
+
+    def test_try_it_page_is_in_the_index(self):
+        index = read('doc', 'source', 'index.rst')
+        toctree = index[index.index('.. toctree::'):].split()
+        self.assertIn('try-it', toctree)
+
+    def test_try_it_page_has_the_readme_commands(self):
+        readme = read('README.rst')
+        page = read('doc', 'source', 'try-it.rst')
+        commands = re.findall(r'^    (python3 -m \S.*)$', readme, re.M)
+        self.assertEqual(2, len(commands), commands)
+        for command in commands:
+            self.assertIn(command, page)
+        for usage in ('otc-detach-sim demo', 'otc-detach-sim shell',
+                      '--print-cloud', '--print-env', '--os-cloud mine'):
+            self.assertIn(usage, page)
+
+
+def load_doc_extension(name):
+    spec = importlib.util.spec_from_file_location(
+        name, os.path.join(ROOT, 'doc', 'source', '_ext', name + '.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class TestCliPageOrder(testtools.TestCase):
+    def test_own_options_before_output_format_options(self):
+        from otcclient_detach.command import DetachVolume
+        parser = DetachVolume(None, None).get_parser('detach-otc')
+        groups = {group.title: group._group_actions
+                  for group in parser._action_groups}
+        own = [a for a in groups['options'] if a.dest != 'help']
+        formatters = groups['output formatters']
+        self.assertTrue(own)
+        self.assertTrue(formatters)
+        load_doc_extension('cliff_help_order').order_by_group(parser)
+        self.assertLess(max(parser._actions.index(a) for a in own),
+                        min(parser._actions.index(a) for a in formatters))
+        self.assertEqual(len(set(map(id, parser._actions))),
+                         len(parser._actions))
+
+    def test_cli_page_uses_the_extension(self):
+        conf = read('doc', 'source', 'conf.py')
+        self.assertIn("'cliff_help_order'", conf)
+        self.assertNotIn("'cliff.sphinxext'", conf)
+        self.assertIn('.. autoprogram-cliff::', read('doc', 'source',
+                                                     'cli.rst'))

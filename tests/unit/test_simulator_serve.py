@@ -6,7 +6,6 @@ wrote.  Clients run in subprocesses too, with a clean ``OS_*`` env.
 """
 
 import os
-import shlex
 import signal
 import stat
 import subprocess
@@ -87,6 +86,16 @@ class ServeTestCase(testtools.TestCase):
                               capture_output=True, text=True, timeout=60,
                               env=clean_env(**env))
 
+    def assertServeRefused(self, reason):
+        """A serve with self.clouds exits 1, printing only ``reason``."""
+        result = subprocess.run(SERVE + ['--clouds-yaml', self.clouds],
+                                capture_output=True, text=True, timeout=30,
+                                env=clean_env())
+        self.assertEqual(1, result.returncode)
+        self.assertEqual('', result.stdout)
+        self.assertEqual(1, len(result.stderr.splitlines()), result.stderr)
+        self.assertIn(reason, result.stderr)
+
     def write_own_clouds(self):
         path = os.path.join(self.tmp, 'own', 'clouds.yaml')
         os.makedirs(os.path.dirname(path))
@@ -125,16 +134,40 @@ class TestServeSafety(ServeTestCase):
         mine = yaml.safe_dump(OWN_CLOUDS)
         with open(self.clouds, 'w') as fh:
             fh.write(mine)
-        result = subprocess.run(SERVE + ['--clouds-yaml', self.clouds],
-                                capture_output=True, text=True, timeout=30,
-                                env=clean_env())
-        self.assertEqual(1, result.returncode)
-        self.assertEqual('', result.stdout)
-        self.assertEqual(1, len(result.stderr.splitlines()), result.stderr)
-        self.assertIn('refusing to overwrite %s' % self.clouds,
-                      result.stderr)
+        self.assertServeRefused('refusing to overwrite %s' % self.clouds)
         with open(self.clouds) as fh:
             self.assertEqual(mine, fh.read())
+
+    def test_second_serve_leaves_the_running_ones_file(self):
+        first, _ = self.serve()
+        with open(self.clouds) as fh:
+            written = fh.read()
+        mtime = os.stat(self.clouds).st_mtime_ns
+        self.assertServeRefused('another otc-detach-sim serve is running '
+                                'with %s' % self.clouds)
+        with open(self.clouds) as fh:
+            self.assertEqual(written, fh.read())
+        self.assertEqual(mtime, os.stat(self.clouds).st_mtime_ns)
+        self.assertIsNone(first.poll())
+        self.assertIn('%s removed' % self.clouds, self.stop(first))
+        # Its claim ends with it: the next serve may use the file again.
+        again, _ = self.serve()
+        self.stop(again)
+
+    def test_shell_needs_a_running_serve(self):
+        shell = SERVE[:-1] + ['shell', '--clouds-yaml', self.clouds, '--',
+                              'true']
+        result = subprocess.run(shell, capture_output=True, text=True,
+                                timeout=30, env=clean_env())
+        self.assertEqual(1, result.returncode)
+        self.assertIn('no otc-detach-sim serve is running', result.stderr)
+        proc, _ = self.serve()
+        result = subprocess.run(shell[:-1] + ['sh', '-c', 'echo $OS_CLOUD'],
+                                capture_output=True, text=True, timeout=30,
+                                env=clean_env(OS_PASSWORD='mine'))
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertEqual('otc-sim\n', result.stdout)
+        self.stop(proc)
 
     def test_python_api_refuses_foreign_files_and_symlinks(self):
         sim = Simulator()
@@ -185,27 +218,39 @@ class TestNextToOwnClouds(ServeTestCase):
     def test_help_says_how(self):
         result = subprocess.run(SERVE + ['--help'], capture_output=True,
                                 text=True, timeout=30, env=clean_env())
-        for phrase in ('--print-env', '--print-cloud', 'envvars',
-                       'hides your own', 'X-Sim-Admin-Token',
-                       '--allow-remote'):
+        for phrase in ('--print-env', '--print-cloud', 'otc-detach-sim shell',
+                       'override the cloud that --os-cloud', 'sends nothing',
+                       'X-Sim-Admin-Token', '--allow-remote',
+                       'one serve per file'):
             self.assertIn(phrase, result.stdout)
 
-    def test_print_env_keeps_the_users_clouds(self):
+    def test_print_env_sets_the_simulator_only(self):
         proc, lines = self.serve('--print-env')
-        env = {}
-        for line in lines:
-            if line.startswith('export OS_'):
-                key, _, value = line[len('export '):].partition('=')
-                env[key] = shlex.split(value)[0]
-        self.assertIn('OS_AUTH_URL', env)
-        own = self.write_own_clouds()
-        result = self.run_client('envvars', OS_CLIENT_CONFIG_FILE=own,
-                                 **env)
+        start = next(i for i, line in enumerate(lines)
+                     if line.startswith('# for this shell'))
+        script = '\n'.join(lines[start + 1:-1]) + '\nenv\n'
+        self.assertNotIn('OS_AUTH_URL', script)
+        result = subprocess.run(
+            ['sh', '-c', script], capture_output=True, text=True,
+            timeout=30, env=clean_env(OS_AUTH_URL='http://127.0.0.1:9/v3',
+                                      OS_PASSWORD='mine'))
         self.assertEqual(0, result.returncode, result.stderr)
-        names, server_id = result.stdout.splitlines()
-        self.assertIn("'envvars'", names)
-        self.assertIn("'mine'", names)
-        self.assertEqual(ids.sim_id('server', 'web-linux'), server_id)
+        os_vars = sorted(line for line in result.stdout.splitlines()
+                         if line.startswith('OS_'))
+        self.assertEqual(['OS_CLIENT_CONFIG_FILE=%s' % self.clouds,
+                          'OS_CLOUD=otc-sim'], os_vars)
+        self.stop(proc)
+
+    def test_warns_of_overriding_variables(self):
+        proc = subprocess.Popen(
+            SERVE + ['--clouds-yaml', self.clouds], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+            env=clean_env(OS_AUTH_URL='http://127.0.0.1:9/v3',
+                          OS_VOLUME_API_VERSION='3'))
+        self.addCleanup(self._kill, proc)
+        warning = proc.stderr.readline()
+        self.assertIn('WARNING: OS_AUTH_URL set here', warning)
+        self.assertNotIn('OS_VOLUME_API_VERSION', warning)
         self.stop(proc)
 
     def test_print_cloud_snippet_pastes_into_own_file(self):

@@ -1,0 +1,5 @@
+"""The OS lists the rules check against (tab-separated, see oslists.py).
+
+A package of its own, so that setuptools ships these files as the data
+of a listed package instead of warning about an unlisted one.
+"""
