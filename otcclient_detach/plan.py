@@ -118,8 +118,15 @@ def make(gathered, options):
     findings = judge(gathered, options)
     server = gathered[0].server if gathered else None
     plan = Plan(options, server, gathered, findings, skipped=skipped)
-    if not gathered or plan.refused:
-        return plan
+    if gathered and not plan.refused:
+        plan.steps = steps_for(plan)
+    return plan
+
+
+def steps_for(plan):
+    """The ordered steps of an allowed plan."""
+    options, server = plan.options, plan.server
+    gathered, findings = plan.facts, plan.findings
     running = server.status == model.ACTIVE
     steps = []
     if options.snapshot:
@@ -134,8 +141,7 @@ def make(gathered, options):
         steps.append(Step(WAIT))
     if options.start_server and options.stop_server and running:
         steps.append(Step(START))
-    plan.steps = tuple(steps)
-    return plan
+    return tuple(steps)
 
 
 def start_refusal(plan):

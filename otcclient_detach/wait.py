@@ -181,7 +181,7 @@ def wait_detached(look, server, volume_ids, poller, progress=None):
                 raise
             found = {}
         for vid, volume in found.items():
-            if volume is None or volume.attachment_to(server.id) is None:
+            if volume is None:  # no longer listed for the server
                 outcomes[vid] = (DETACHED, None)
                 continue
             verdict = _judge(volume, server, pending[vid])

@@ -24,6 +24,7 @@ from otcclient_detach import facts
 from otcclient_detach import model
 from otcclient_detach import osc_adapter
 from otcclient_detach import plan as plans
+from otcclient_detach import process
 from otcclient_detach import reads
 from otcclient_detach import record
 from otcclient_detach import render
@@ -132,7 +133,6 @@ def _log_findings(plan, log):
 
 
 def _act(gatherer, plan, args, stderr, checked_at):
-    from otcclient_detach import process
     out = process.Output(stderr)
     render.weaker_facts(out, plan.facts)
     result = closing.RESULT_COLUMNS if args.result else ()
@@ -148,18 +148,26 @@ def _act(gatherer, plan, args, stderr, checked_at):
         out.write(render.fill(render.start_refused(plan, systems)) + '\n')
         return Outcome(EXIT_REFUSED, result,
                        closing.result_rows(plan, None) if result else ())
+    status, run_record = carry_out(gatherer, plan, out, checked_at,
+                                   retry_options(args))
+    return Outcome(status, result,
+                   closing.result_rows(plan, run_record) if result else ())
+
+
+def carry_out(gatherer, plan, out, checked_at, retry=None,
+              clock=time.monotonic, sleep=time.sleep):
+    """Run an allowed plan, telling it on ``out``; (exit status, record)."""
     if plan.options.stop_server and plan.server and \
             plan.server.status != model.ACTIVE:
         out.write(render.fill('Server %s is %s already; not stopping it.' % (
             plan.server.label, plan.server.status)) + '\n')
     render.warnings(out, plan.facts, plan.findings)
-    run_record = record.Record(listener=tell.Teller(out, plan))
+    run_record = record.Record(clock=clock, listener=tell.Teller(out, plan))
     runs.Runner(gatherer, plan, run_record, progress=render.Progress(out),
-                checked_at=checked_at).run()
-    for line in closing.lines(plan, run_record, retry_options(args)):
+                checked_at=checked_at, clock=clock, sleep=sleep).run()
+    for line in closing.lines(plan, run_record, retry):
         out.write(render.fill(line) + '\n')
-    return Outcome(closing.exit_status(plan, run_record), result,
-                   closing.result_rows(plan, run_record) if result else ())
+    return closing.exit_status(plan, run_record), run_record
 
 
 def retry_options(args):

@@ -41,7 +41,7 @@ class DetachTestCase(utils.TestCommand):
             'otcclient_detach.detach.native_endpoint',
             return_value=self.cloud.ecs))
         self.useFixture(fixtures.MockPatch(
-            'otcclient_detach.facts.evs_native_endpoint',
+            'otcclient_detach.reads.evs_native_endpoint',
             return_value=self.cloud.evs))
         self.server = self.cloud.linux_server('web-1')
         self.sid = self.server['id']

@@ -27,7 +27,7 @@ class GathererTestCase(testtools.TestCase):
         super(GathererTestCase, self).setUp()
         self.cloud = fakes.FakeCloud()
         self.gatherer = facts.Gatherer(self.cloud.connection)
-        patcher = mock.patch('otcclient_detach.facts.evs_native_endpoint',
+        patcher = mock.patch('otcclient_detach.reads.evs_native_endpoint',
                              return_value=self.cloud.evs)
         patcher.start()
         self.addCleanup(patcher.stop)
@@ -591,7 +591,7 @@ class TestEvsNativeEndpoint(testtools.TestCase):
         for api in ('v2', 'v3'):
             block_storage = fakes.FakeProxy('block-storage',
                                             fakes.VOLUME_ENDPOINTS[api])
-            evs = facts.evs_native_endpoint(block_storage)
+            evs = reads.evs_native_endpoint(block_storage)
             self.assertEqual(fakes.VOLUME_ENDPOINTS['v2'],
                              evs.endpoint_override)
             self.assertIs(block_storage.session, evs.session)

@@ -283,7 +283,7 @@ class SafetyTestCase(utils.TestCommand):
                                sleep=clock.sleep)), \
                 mock.patch('otcclient_detach.detach.native_endpoint',
                            return_value=cloud_.ecs), \
-                mock.patch('otcclient_detach.facts.evs_native_endpoint',
+                mock.patch('otcclient_detach.reads.evs_native_endpoint',
                            return_value=cloud_.evs):
             try:
                 status = cmd.run(parsed)
@@ -439,7 +439,7 @@ class TestRetryPolicy(SafetyTestCase):
             cmd = command.DetachVolume(self.app, None)
             with mock.patch('otcclient_detach.detach.native_endpoint',
                             return_value=cloud_.ecs), \
-                    mock.patch('otcclient_detach.facts.evs_native_endpoint',
+                    mock.patch('otcclient_detach.reads.evs_native_endpoint',
                                return_value=cloud_.evs):
                 status = cmd.run(self.check_parser(
                     cmd, ['--api', api, 'ecs', 'disk'], []))

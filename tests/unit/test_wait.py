@@ -1,4 +1,4 @@
-"""Tests for otcclient_detach.wait and otcclient_detach.operations.
+"""Tests for otcclient_detach.wait and the run of a plan (run.py).
 
 A DELETE only starts a detach; it is done when the volume has left the
 server's attachment list and it failed when the cloud rolled it back to
@@ -17,12 +17,20 @@ from keystoneauth1 import exceptions as ks_exceptions
 import testtools
 from tests.unit import fakes
 
+from otcclient_detach import closing
 from otcclient_detach import detach
 from otcclient_detach import errors
 from otcclient_detach import facts
 from otcclient_detach import model
-from otcclient_detach import operations
+from otcclient_detach import plan as plans
+from otcclient_detach import process
+from otcclient_detach import render
 from otcclient_detach import wait
+from otcclient_detach import workflow
+
+EXIT_OK = closing.EXIT_OK
+EXIT_FAILED = closing.EXIT_FAILED
+EXIT_INTERRUPTED = closing.EXIT_INTERRUPTED
 
 SERVER_ID = 'srv-1'
 OTHER_SERVER_ID = 'srv-2'
@@ -110,19 +118,17 @@ class ScriptedGatherer(object):
         self.volume_gets = []
         self.current = {}
 
-    def attachments(self, server_id):
-        assert server_id == self.server_id
+    def __call__(self, volume_ids):
+        """One look (as wait.BatchLook): each volume, None once it left."""
         step = self.steps[min(self.polls, len(self.steps) - 1)]
         self.polls += 1
         if isinstance(step, BaseException):
             raise step
         self.current = step
-        return [{'volumeId': vid, 'device': '/dev/vdb'}
-                for vid, volume in step.items() if volume is not None]
-
-    def volume_by_id(self, volume_id):
-        self.volume_gets.append(volume_id)
-        return self.current[volume_id]
+        # What one read shows of each volume still on the server.
+        self.volume_gets.extend(vid for vid in volume_ids
+                                if step.get(vid) is not None)
+        return {vid: step.get(vid) for vid in volume_ids}
 
 
 def attached(vid, status, others=()):
@@ -268,7 +274,7 @@ class TestWaitDetached(WaitDetachedTestCase):
             wait.wait_detached(
                 ScriptedGatherer([{'v1': attached('v1', 'detaching')},
                                   gone('v1')]),
-                self.server, ['v1'], poller, wait.Progress(stream))
+                self.server, ['v1'], poller, render.Progress(stream))
         self.assertIn('Waiting for 1 of 1 volume to detach from web-1',
                       tty.getvalue())
         # Once every volume is gone there is nothing left to wait for.
@@ -405,6 +411,21 @@ class TestWaitJob(testtools.TestCase):
         self.assertEqual('Ecs.0614', e.code)
 
 
+class PlannedRun(object):
+    """``run()`` carries the plan out on the test's fake clock."""
+
+    def __init__(self, case, plan):
+        self.case, self.plan = case, plan
+
+    def run(self):
+        case = self.case
+        status, _ = workflow.carry_out(
+            case.gatherer, self.plan, process.Output(case.stderr),
+            checked_at=case.clock.clock(), clock=case.clock.clock,
+            sleep=case.clock.sleep)
+        return status
+
+
 class OperationTestCase(testtools.TestCase):
     """Operation over a FakeCloud: a running Linux ECS, two data disks."""
 
@@ -420,16 +441,22 @@ class OperationTestCase(testtools.TestCase):
         self.useFixture(fixtures.MockPatch(
             'otcclient_detach.detach.native_endpoint',
             return_value=self.cloud.ecs))
+        self.useFixture(fixtures.MockPatch(
+            'otcclient_detach.reads.evs_native_endpoint',
+            return_value=self.cloud.evs))
 
     def operation(self, volumes=None, **options):
+        """The run of a plan that detaches ``volumes``, rules aside."""
         options.setdefault('timeout', 60)
-        server = self.gatherer.server_by_id(self.server['id'])
-        volumes = [self.gatherer.volume_by_id(v['id'])
+        server = self.gatherer.reads.server_by_id(self.server['id'])
+        volumes = [self.gatherer.reads.volume_by_id(v['id'])
                    for v in (volumes or [self.data1])]
+        gathered = [model.Facts(server, v) for v in volumes]
+        plan = plans.Plan(plans.Options(**options), server, gathered,
+                          [[] for _ in gathered])
+        plan.steps = plans.steps_for(plan)
         del self.cloud.log[:]
-        return operations.Operation(
-            self.gatherer, server, volumes, operations.Options(**options),
-            self.stderr, clock=self.clock.clock, sleep=self.clock.sleep)
+        return PlannedRun(self, plan)
 
     def said(self):
         """stderr, whitespace squashed: the messages are wrapped."""
@@ -448,21 +475,21 @@ class TestOperationNova(OperationTestCase):
 
     def test_detach_without_wait(self):
         status = self.operation().run()
-        self.assertEqual(operations.EXIT_OK, status)
+        self.assertEqual(EXIT_OK, status)
         self.assertEqual([('DELETE', self.attachment_url(self.data1), None)],
                          self.compute_calls())
         self.assertEqual([], self.clock.sleeps)
 
     def test_detach_and_wait(self):
         status = self.operation(wait=True).run()
-        self.assertEqual(operations.EXIT_OK, status)
+        self.assertEqual(EXIT_OK, status)
         self.assertIn('Volume data-1 is detached from server web-1.',
                       self.said())
-        self.assertEqual(
-            [('DELETE', self.attachment_url(self.data1), None),
-             ('GET', '/servers/%s/os-volume_attachments' %
-              self.server['id'], None)],
-            self.compute_calls())
+        self.assertEqual([('DELETE', self.attachment_url(self.data1), None)],
+                         self.compute_calls())
+        # One look: EVS's disk list of the server.
+        self.assertEqual(['/cloudvolumes/detail'],
+                         [c.url for c in self.cloud.evs.calls])
 
     def test_rollback_names_the_likely_causes(self):
         vid = self.data1['id']
@@ -473,10 +500,11 @@ class TestOperationNova(OperationTestCase):
         detaching = fakes.volume_body(vid, 'data-1', status='detaching',
                                       attachments=[(self.server['id'],
                                                     '/dev/vdb')])
-        self.cloud.block_storage.route('GET', '/volumes/%s' % vid,
-                                       body={'volume': detaching}, times=1)
+        self.cloud.evs.route('GET', '/cloudvolumes/detail',
+                             body={'volumes': [detaching], 'count': 1},
+                             times=1)
         status = operation.run()
-        self.assertEqual(operations.EXIT_FAILED, status)
+        self.assertEqual(EXIT_FAILED, status)
         err = self.said()
         self.assertIn('rolled the detach back', err)
         self.assertIn('umount', err)
@@ -491,9 +519,11 @@ class TestOperationNova(OperationTestCase):
                                  status=202, body='')
         self.cloud.volumes[self.data1['id']]['status'] = 'detaching'
         status = self.operation(wait=True, timeout=20).run()
-        self.assertEqual(operations.EXIT_FAILED, status)
+        self.assertEqual(EXIT_FAILED, status)
         err = self.said()
-        self.assertIn('timed out after 20 s', err)
+        self.assertIn('the detach was accepted, but not confirmed within 20 s',
+                      err)
+        self.assertNotIn('Failed to detach', err)
         self.assertIn("'openstack server volume list web-1'", err)
         self.assertLessEqual(sum(self.clock.sleeps), 20)
         self.assertGreater(sum(self.clock.sleeps), 20 - wait.FIRST_INTERVAL)
@@ -503,7 +533,7 @@ class TestOperationNova(OperationTestCase):
                                  status=202, body='')
         self.cloud.volumes[self.data1['id']]['status'] = 'error_detaching'
         status = self.operation(wait=True).run()
-        self.assertEqual(operations.EXIT_FAILED, status)
+        self.assertEqual(EXIT_FAILED, status)
         self.assertIn('went to status error_detaching',
                       self.said())
 
@@ -519,7 +549,7 @@ class TestOperationNova(OperationTestCase):
         self.clock.on_sleep = interrupt
         status = self.operation(wait=True).run()
         self.assertEqual(130, status)
-        self.assertEqual(operations.EXIT_INTERRUPTED, status)
+        self.assertEqual(EXIT_INTERRUPTED, status)
         err = self.said()
         self.assertIn('The detach goes on in the cloud', err)
         self.assertIn("'openstack server volume list web-1'", err)
@@ -527,7 +557,7 @@ class TestOperationNova(OperationTestCase):
 
     def test_two_volumes_both_sent(self):
         status = self.operation([self.data1, self.data2], wait=True).run()
-        self.assertEqual(operations.EXIT_OK, status)
+        self.assertEqual(EXIT_OK, status)
         self.assertEqual(
             sorted([('compute', self.attachment_url(self.data1)),
                     ('compute', self.attachment_url(self.data2))]),
@@ -546,7 +576,7 @@ class TestOperationNova(OperationTestCase):
 
         with mock.patch('otcclient_detach.detach.detach_nova', buggy):
             status = self.operation([self.data1, self.data2]).run()
-        self.assertEqual(operations.EXIT_FAILED, status)
+        self.assertEqual(EXIT_FAILED, status)
         err = self.said()
         self.assertIn('unexpected error: a bug', err)
         self.assertEqual([('compute', self.attachment_url(self.data1))],
@@ -557,7 +587,7 @@ class TestOperationNova(OperationTestCase):
             'DELETE', self.attachment_url(self.data2), status=400,
             body=fakes.otc_error('Ecs.0102', 'Data disk unresponsive.'))
         status = self.operation([self.data1, self.data2]).run()
-        self.assertEqual(operations.EXIT_FAILED, status)
+        self.assertEqual(EXIT_FAILED, status)
         err = self.said()
         self.assertIn('Failed to detach volume data-2 from server web-1',
                       err)
@@ -592,13 +622,12 @@ class TestOperationStopServer(OperationTestCase):
 
     def test_stop_detach_start(self):
         status = self.operation(stop_server=True, start_server=True).run()
-        self.assertEqual(operations.EXIT_OK, status)
+        self.assertEqual(EXIT_OK, status)
         self.assertEqual(
             [('POST', self.action_url, {'os-stop': None}),
              ('GET', self.server_url, None),
              ('GET', self.server_url, None),
              ('DELETE', self.attachment_url(self.data1), None),
-             ('GET', self.list_url, None),
              ('POST', self.action_url, {'os-start': None}),
              ('GET', self.server_url, None)],
             self.compute_calls())
@@ -609,7 +638,7 @@ class TestOperationStopServer(OperationTestCase):
 
     def test_stop_without_start(self):
         status = self.operation(stop_server=True).run()
-        self.assertEqual(operations.EXIT_OK, status)
+        self.assertEqual(EXIT_OK, status)
         self.assertNotIn(('POST', self.action_url, {'os-start': None}),
                          self.compute_calls())
         self.assertEqual('SHUTOFF', self.server['status'])
@@ -617,7 +646,7 @@ class TestOperationStopServer(OperationTestCase):
     def test_stopped_server_is_neither_stopped_nor_started(self):
         self.server['status'] = 'SHUTOFF'
         status = self.operation(stop_server=True, start_server=True).run()
-        self.assertEqual(operations.EXIT_OK, status)
+        self.assertEqual(EXIT_OK, status)
         self.assertEqual([], [c for c in self.compute_calls()
                               if c[0] == 'POST'])
         self.assertIn('already; not stopping it', self.said())
@@ -628,7 +657,7 @@ class TestOperationStopServer(OperationTestCase):
                                  body='')
         status = self.operation(stop_server=True, start_server=True,
                                 timeout=30).run()
-        self.assertEqual(operations.EXIT_FAILED, status)
+        self.assertEqual(EXIT_FAILED, status)
         self.assertEqual([], self.cloud.deletes())
         self.assertIn('did not stop within 30 s; nothing was detached',
                       self.said())
@@ -638,7 +667,7 @@ class TestOperationStopServer(OperationTestCase):
             'POST', self.action_url, status=409, body=fakes.nova_error(
                 409, 'Instance is locked', errno='0101046'))
         status = self.operation(stop_server=True).run()
-        self.assertEqual(operations.EXIT_FAILED, status)
+        self.assertEqual(EXIT_FAILED, status)
         self.assertEqual([], self.cloud.deletes())
         self.assertIn('refused to stop server web-1: Instance is locked',
                       self.said())
@@ -652,7 +681,7 @@ class TestOperationStopServer(OperationTestCase):
 
         self.cloud.compute.route('POST', self.action_url, break_down)
         status = self.operation(stop_server=True, timeout=300).run()
-        self.assertEqual(operations.EXIT_FAILED, status)
+        self.assertEqual(EXIT_FAILED, status)
         self.assertEqual([], self.cloud.deletes())
         self.assertEqual(1, len(self.clock.sleeps))
         err = self.said()
@@ -666,7 +695,7 @@ class TestOperationStopServer(OperationTestCase):
             lambda call: (409, fakes.nova_error(409, 'no start'))
             if 'os-start' in call.json else self._act(call, self.server))
         status = self.operation(stop_server=True, start_server=True).run()
-        self.assertEqual(operations.EXIT_FAILED, status)
+        self.assertEqual(EXIT_FAILED, status)
         self.assertEqual(1, len(self.cloud.deletes()))
         self.assertIn('refused to start server web-1 again',
                       self.said())
@@ -683,31 +712,29 @@ class TestOperationNative(OperationTestCase):
 
     def test_detach_waits_for_job_then_confirms(self):
         status = self.operation(api='native').run()
-        self.assertEqual(operations.EXIT_OK, status)
+        self.assertEqual(EXIT_OK, status)
         job_id = list(self.cloud.jobs)[0]
         self.assertEqual(
             [('DELETE', self.native_url(self.data1), None),
              ('GET', '/jobs/%s' % job_id, None),
              ('GET', '/jobs/%s' % job_id, None)],
             self.ecs_calls())
-        # Confirmed with the attachment list after SUCCESS.
-        self.assertEqual(
-            ('compute', 'GET',
-             '/servers/%s/os-volume_attachments' % self.server['id'], None),
-            self.cloud.sent()[-1])
+        # Confirmed with EVS's disk list of the server after SUCCESS.
+        self.assertEqual(('evs', 'GET', '/cloudvolumes/detail'),
+                         self.cloud.sent()[-1][:3])
         self.assertEqual([], self.cloud.compute.requests('DELETE'))
         self.assertIn('ECS job %s started' % job_id, self.said())
 
     def test_force_detach_sends_delete_flag(self):
         status = self.operation(api='native', force_detach=True).run()
-        self.assertEqual(operations.EXIT_OK, status)
+        self.assertEqual(EXIT_OK, status)
         self.assertEqual(('DELETE', self.native_url(self.data1),
                           {'delete_flag': '1'}), self.ecs_calls()[0])
 
     def test_job_fail(self):
         self.cloud.job_statuses = ('RUNNING', 'FAIL')
         status = self.operation(api='native').run()
-        self.assertEqual(operations.EXIT_FAILED, status)
+        self.assertEqual(EXIT_FAILED, status)
         err = self.said()
         self.assertIn('failed: disk busy (Ecs.0102)', err)
         self.assertIn(errors.HINTS['Ecs.0102'], err)
@@ -719,28 +746,29 @@ class TestOperationNative(OperationTestCase):
         self.cloud.ecs.route('GET', re.compile(r'/jobs/(.+)'),
                              body={'status': 'SUCCESS'})
         status = self.operation(api='native').run()
-        self.assertEqual(operations.EXIT_FAILED, status)
+        self.assertEqual(EXIT_FAILED, status)
         self.assertIn('rolled the detach back', self.said())
 
     def test_job_timeout(self):
         self.cloud.job_statuses = ('RUNNING',)
         status = self.operation(api='native', timeout=25).run()
-        self.assertEqual(operations.EXIT_FAILED, status)
-        self.assertIn('did not end within 25 s', self.said())
+        self.assertEqual(EXIT_FAILED, status)
+        self.assertIn('not confirmed within 25 s', self.said())
+        self.assertIn('did not end', self.said())
         self.assertAlmostEqual(25, sum(self.clock.sleeps))
 
     def test_two_jobs_share_one_deadline(self):
         self.cloud.job_statuses = ('RUNNING',)
         status = self.operation([self.data1, self.data2], api='native',
                                 timeout=25).run()
-        self.assertEqual(operations.EXIT_FAILED, status)
+        self.assertEqual(EXIT_FAILED, status)
         self.assertAlmostEqual(25, sum(self.clock.sleeps))
         self.assertIn('2 of 2 volumes failed', self.said())
 
     def test_not_attached_code(self):
         self.cloud.detach(self.server['id'], self.data1['id'])
         status = self.operation(api='native').run()
-        self.assertEqual(operations.EXIT_FAILED, status)
+        self.assertEqual(EXIT_FAILED, status)
         self.assertIn('not attached (any more)', self.said())
 
 
