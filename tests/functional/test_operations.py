@@ -23,7 +23,6 @@ import yaml
 from tests.functional import base
 
 from otcclient_detach import rules
-
 from otcclient_detach import simulator as sim_pkg
 from otcclient_detach.simulator import views as sim_views
 
