@@ -38,6 +38,8 @@ def interrupted(run_record):
 
 def detach_done(entry, plan):
     """Whether a DETACH got as far as the plan wanted."""
+    if entry.why == 'left meanwhile':
+        return True  # --if-attached: not attached is what was asked for
     wanted = (State.CONFIRMED,) if plan.options.waits else \
         (State.ACCEPTED, State.CONFIRMED)
     return entry.state in wanted
@@ -212,8 +214,10 @@ def result_rows(plan, run_record):
             outcome = 'refused' if refused else 'not sent'
             seconds = 0.0
         else:
-            refused = [f.rule for f in entry.refused_by]
-            outcome = OUTCOMES[entry.state]
+            refused = [f.rule for f in entry.refused_by
+                       if entry.why != 'left meanwhile']
+            outcome = 'not attached' if entry.why == 'left meanwhile' \
+                else OUTCOMES[entry.state]
             seconds = run_record.seconds(entry)
         rows.append((volume.id, volume.name, server_id, outcome,
                      ' '.join(refused),

@@ -58,7 +58,10 @@ class Gatherer(object):
         ids = [a.get('volumeId') for a in self.reads.attachments(server.id)]
         volumes = side_by_side.run(
             functools.partial(self.reads.volume_by_id, vid) for vid in ids)
-        gathered = self._facts(server, volumes, stop_first, snapshots)
+        # The system disk's sources are read whatever the server's
+        # status: it is left out, so it must be known on every path.
+        gathered = self._facts(server, volumes, stop_first, snapshots,
+                               every_source=True)
         return [f for f in gathered if not model.is_system_disk(f)]
 
     def _lookups(self, server_ref, volume_refs):
@@ -119,7 +122,7 @@ class Gatherer(object):
         return self._facts(found[0], found[1:], stop_first, log=False)
 
     def _facts(self, server, volumes, stop_first, snapshots=False,
-               log=True):
+               log=True, every_source=False):
         if log:
             _log_server(server, self.reads.microversion)
         facts, seen = [], set()
@@ -136,7 +139,8 @@ class Gatherer(object):
                 self._name_other_servers(volume)
             facts.append(model.Facts(server, volume,
                                      catalog=self.os_catalog))
-        self._read_side_by_side(server, facts, stop_first, snapshots)
+        self._read_side_by_side(server, facts, stop_first, snapshots,
+                                every_source)
         return facts
 
     def _name_other_servers(self, volume):
@@ -148,7 +152,8 @@ class Gatherer(object):
                 continue  # the ID alone will do
             attachment.server_name = other.name
 
-    def _read_side_by_side(self, server, facts, stop_first, snapshots):
+    def _read_side_by_side(self, server, facts, stop_first, snapshots,
+                           every_source=False):
         """Keys (KMS), the system disk's sources and the OS, side by side.
 
         At most one KMS read per encrypted disk; the system disk's
@@ -166,7 +171,7 @@ class Gatherer(object):
         counted = facts if snapshots else []
         calls += [functools.partial(self.reads.snapshot_count, f.volume.id)
                   for f in counted]
-        if server.status == model.ACTIVE:
+        if server.status == model.ACTIVE or every_source:
             calls.append(functools.partial(
                 self._system_and_os, server, facts, bool(wanting_os)))
         found = side_by_side.run(calls)

@@ -111,12 +111,12 @@ def make(gathered, options):
     snapshots, os-stop, the detaches, the wait, os-start.
     """
     skipped = ()
+    server = gathered[0].server if gathered else None
     if options.if_attached:
         skipped = tuple(f.volume for f in gathered
                         if f.volume.attachment_to(f.server.id) is None)
         gathered = [f for f in gathered if f.volume not in skipped]
     findings = judge(gathered, options)
-    server = gathered[0].server if gathered else None
     plan = Plan(options, server, gathered, findings, skipped=skipped)
     if gathered and not plan.refused:
         plan.steps = steps_for(plan)

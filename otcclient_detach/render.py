@@ -219,6 +219,17 @@ def start_refused(plan, systems):
                         'it is' if len(systems) == 1 else 'one of them is'))
 
 
+def not_attached(stream, plan):
+    """--if-attached: each volume left out, in one line."""
+    for volume in plan.skipped:
+        attached = [a.server_label for a in volume.attachments]
+        _write(stream, 'Volume %s is not attached to server %s%s: nothing '
+               'to do (--if-attached).' % (
+                   volume.label, plan.server.label,
+                   ' (it is attached to %s)' % ', '.join(attached)
+                   if attached else ''))
+
+
 def weaker_facts(stream, gathered):
     """One line per volume whose system-disk check rests on weaker facts."""
     for fact in gathered:

@@ -193,8 +193,13 @@ class Runner(object):
         for volume in volumes:
             entry = self.record.detach_of(volume.id) or \
                 self.record.add(Kind.DETACH, volume)
-            self.record.update(entry, State.NOT_SENT, why='rules',
-                               refused_by=tuple(refused.get(volume.id, ())))
+            found = tuple(refused.get(volume.id, ()))
+            # --if-attached: a volume that left the server meanwhile is
+            # what the user asked for.
+            why = 'left meanwhile' if self.options.if_attached and \
+                [f.rule for f in found] == ['attached'] else 'rules'
+            self.record.update(entry, State.NOT_SENT, why=why,
+                               refused_by=found)
 
     def _detaches(self, volumes):
         """Send every DETACH; return the accepted entries.

@@ -264,6 +264,11 @@ class Teller(object):
         why = entry.why
         if why == 'interrupted':
             return None  # the closing lines tell
+        if why == 'left meanwhile':
+            self.say('Volume %s is not attached to server %s any more: '
+                     'nothing to do (--if-attached).' % (volume.label,
+                                                         server.label))
+            return None
         if why == 'rules':
             return ('not sent: checked again just before the DELETE, %s' %
                     '; '.join('[%s] %s' % (f.rule, f.message)

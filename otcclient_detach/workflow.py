@@ -136,6 +136,8 @@ def _act(gatherer, plan, args, stderr, checked_at):
     out = process.Output(stderr)
     render.weaker_facts(out, plan.facts)
     result = closing.RESULT_COLUMNS if args.result else ()
+    if not args.dry_run:
+        render.not_attached(out, plan)
     if args.dry_run:
         return Outcome(EXIT_REFUSED if plan.refused else 0, REPORT_COLUMNS,
                        render.report_rows(plan))
