@@ -147,7 +147,6 @@ class AllDataDisksTest(test_operations.OperationsTestCase):
                          dups, result)
 
 
-
 class OnlySystemDiskTest(base.SimulatorTestCase):
 
     scenario = test_hardening.scenario(
