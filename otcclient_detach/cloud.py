@@ -212,58 +212,94 @@ def request(adapter, method, url, sleep=time.sleep, read=None, **kwargs):
     """
     if read is None:
         read = method.upper() in SAFE_METHODS
-    settings = retry_settings(adapter, 'GET' if read else method)
-    status_retries = settings.pop('status_code_retries')
-    codes = settings.pop('retriable_status_codes', ())
-    for key, value in settings.items():
-        kwargs.setdefault(key, value)
-    kwargs['status_code_retries'] = 0
-    # Connection retries are made here, so that none outlasts the
-    # deadline (keystoneauth's own would not look at it).
-    connect_retries = kwargs.pop('connect_retries', 0) or 0
-    kwargs['connect_retries'] = 0
+    tries = _Tries(adapter, method, read, kwargs, sleep)
     if not read:
         extra = [str(kwargs[k]) for k in ('params', 'json') if kwargs.get(k)]
         LOG.info('Sending %s %s%s (once; a write is never retried on its '
                  'own: only one the cloud turned away for flow control is '
                  'sent again)',
                  method.upper(), url, ''.join(' ' + e for e in extra))
-    delay = FIRST_RETRY_DELAY
     while True:
-        timeout = request_timeout(adapter)
-        try:
-            resp = adapter.request(url, method, raise_exc=False,
-                                   timeout=timeout, **kwargs)
-        except errors.CONNECTION_ERRORS as e:
-            e.waited = timeout
-            left = _left()
-            if connect_retries <= 0 or (left is not None and
-                                        left < FIRST_RETRY_DELAY + 1.0):
-                raise
-            LOG.warning('%s %s %s. Retrying in %.1fs.', method.upper(), url,
-                        'timed out' if isinstance(
-                            e, errors.ks_exceptions.ConnectTimeout) else
-                        'got no answer (%s)' % errors.reason_of(e), delay)
-            sleep(delay)
-            connect_retries -= 1
-            delay *= 2
-            continue
-        if resp.status_code not in codes or status_retries <= 0:
+        resp = tries.answer(adapter, method, url, kwargs)
+        if not tries.again_after(resp):
             break
+    return _checked(resp)
+
+
+class _Tries(object):
+    """The retries one request has left, and the pause before each.
+
+    Connection retries are made here, not by keystoneauth, so that none
+    outlasts the deadline (keystoneauth's own would not look at it).
+    """
+
+    def __init__(self, adapter, method, read, kwargs, sleep):
+        settings = retry_settings(adapter, 'GET' if read else method)
+        self.status = settings.pop('status_code_retries')
+        self.codes = settings.pop('retriable_status_codes', ())
+        for key, value in settings.items():
+            kwargs.setdefault(key, value)
+        kwargs['status_code_retries'] = 0
+        self.connect = kwargs.pop('connect_retries', 0) or 0
+        kwargs['connect_retries'] = 0
+        self.sleep = sleep
+        self.delay = FIRST_RETRY_DELAY
+
+    def answer(self, adapter, method, url, kwargs):
+        """The cloud's answer, after connection retries within the time."""
+        while True:
+            timeout = request_timeout(adapter)
+            try:
+                return adapter.request(url, method, raise_exc=False,
+                                       timeout=timeout, **kwargs)
+            except errors.CONNECTION_ERRORS as e:
+                e.waited = timeout
+                left = _left()
+                if self.connect <= 0 or (left is not None and
+                                         left < FIRST_RETRY_DELAY + 1.0):
+                    raise
+                LOG.warning('%s %s %s. Retrying in %.1fs.', method.upper(),
+                            url, 'timed out' if isinstance(
+                                e, errors.ks_exceptions.ConnectTimeout) else
+                            'got no answer (%s)' % errors.reason_of(e),
+                            self.delay)
+                self._pause(self.delay)
+                self.connect -= 1
+
+    def again_after(self, resp):
+        """Whether to ask again after this answer (having paused).
+
+        A Retry-After beyond :data:`MAX_RETRY_AFTER` or the deadline
+        ends the request at once, in the cloud's words.
+        """
+        if resp.status_code not in self.codes or self.status <= 0:
+            return False
         wanted = _retry_after(resp)
-        pause = delay if wanted is None else wanted
+        pause = self.delay if wanted is None else wanted
         left = _left()
         if wanted is not None and (
                 wanted > MAX_RETRY_AFTER or
                 (left is not None and wanted >= left)):
             raise errors.error_from(resp, retry_after=wanted)
         if left is not None and pause >= left:
-            break
+            return False
         LOG.warning('Retriable status code %s. Retrying in %.1fs. %s '
-                    'retries left', resp.status_code, pause, status_retries)
-        sleep(pause)
-        status_retries -= 1
-        delay *= 2
+                    'retries left', resp.status_code, pause, self.status)
+        self._pause(pause)
+        self.status -= 1
+        return True
+
+    def _pause(self, seconds):
+        self.sleep(seconds)
+        self.delay *= 2
+
+
+def _checked(resp):
+    """``resp`` if it is an answer to use; its CloudError otherwise.
+
+    A 2xx whose body is an error object (OTC's flow control) is no
+    acceptance either.
+    """
     if resp.status_code >= 400:
         error = errors.error_from(resp)
         error.wait_hint = _retry_after(resp)

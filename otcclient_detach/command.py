@@ -53,6 +53,85 @@ def conflict(args):
     return None
 
 
+def add_selection(parser):
+    """What to detach: the server and its volumes."""
+    parser.add_argument(
+        'server', metavar='<server>',
+        help='Server (ECS) to detach the volumes from (name or ID)')
+    parser.add_argument(
+        'volumes', metavar='<volume>', nargs='*',
+        help='Volume (EVS disk) to detach (name or ID); all or none')
+    parser.add_argument(
+        '--all-data-disks', action='store_true',
+        help='Instead of naming volumes: every data disk of the server, '
+             'never its system disk (any disk that may be the system '
+             'disk is left out); judged and carried out as one batch')
+    parser.add_argument(
+        '--if-attached', action='store_true',
+        help='A volume that is not attached to this server (never was, '
+             'detached already, or attached elsewhere) is reported as '
+             'such and counts as success: exit 0, nothing sent. A '
+             'server or volume that does not exist is still an error')
+
+
+def add_safety(parser):
+    """How the rules are judged, and what they may be told."""
+    from otcclient_detach import render
+    parser.add_argument(
+        '--dry-run', action='store_true',
+        help='Check every rule and print the report (a row per volume '
+             'and rule; exit 1 if refused); change nothing')
+    parser.add_argument(
+        '--force', action='store_true',
+        help='Turn the refusals of rules %s into warnings (the cloud '
+             'has the last word)' % render.forceable_rules())
+    parser.add_argument(
+        '--force-detach', action='store_true',
+        help='With --api native: send delete_flag=1, OTC\'s forced '
+             'detach (data disks only).')
+    parser.add_argument(
+        '--os-list', metavar='<file>',
+        help='A file of OSs you have checked yourself, added to OTC\'s '
+             'lists for rule os-supported (format: doc/source/'
+             'os-list.rst); default: $OTC_DETACH_OS_LIST, else '
+             '$XDG_CONFIG_HOME/otcclient-detach/os-list.tsv if present')
+
+
+def add_actions(parser):
+    """What the run does around the detach."""
+    parser.add_argument(
+        '--wait', action='store_true',
+        help='Wait until the volumes have left the server; fail at once '
+             'if the cloud rolls a detach back')
+    parser.add_argument(
+        '--stop-server', action='store_true',
+        help='Stop the ECS first (os-stop), then detach and wait: any '
+             'disk can leave a stopped ECS')
+    parser.add_argument(
+        '--start-server', action='store_true',
+        help='With --stop-server: start the ECS again afterwards if it '
+             'was running before.')
+    parser.add_argument(
+        '--timeout', metavar='<seconds>', type=positive_int,
+        help='How long each wait may take, and how long a detach the '
+             'cloud\'s flow control turned away is sent again (default '
+             '%d; polling every 1 s, backing off to 5 s). A detach not '
+             'confirmed by then is reported as accepted, not confirmed; '
+             'the command exits 1.' % DEFAULT_TIMEOUT)
+    parser.add_argument(
+        '--api', choices=('nova', 'native'), default='nova',
+        help='nova (default): DELETE /v2.1/{project_id}/servers/'
+             '{server_id}/os-volume_attachments/{volume_id}. native: '
+             'OTC\'s DELETE /v1/{project_id}/cloudservers/{server_id}/'
+             'detachvolume/{volume_id}, waiting on its job.')
+    parser.add_argument(
+        '--snapshot', action='store_true',
+        help='First make an EVS snapshot of each volume (named '
+             'detach-otc-<volume>-<UTC timestamp>) and wait until each '
+             'is available; if one fails, nothing is detached. With '
+             '--dry-run: list the snapshots it would make.')
+
+
 class DetachVolume(command.Lister):
     """Detach volumes from a server, only when OTC's rules allow it.
 
@@ -83,72 +162,9 @@ class DetachVolume(command.Lister):
         # The rules in the epilog are laid out already: keep them so.
         parser.formatter_class = argparse.RawDescriptionHelpFormatter
         parser.usage = render.USAGE
-        parser.add_argument(
-            'server', metavar='<server>',
-            help='Server (ECS) to detach the volumes from (name or ID)')
-        parser.add_argument(
-            'volumes', metavar='<volume>', nargs='*',
-            help='Volume (EVS disk) to detach (name or ID); all or none')
-        parser.add_argument(
-            '--all-data-disks', action='store_true',
-            help='Instead of naming volumes: every data disk of the server, '
-                 'never its system disk (any disk that may be the system '
-                 'disk is left out); judged and carried out as one batch')
-        parser.add_argument(
-            '--if-attached', action='store_true',
-            help='A volume that is not attached to this server (never was, '
-                 'detached already, or attached elsewhere) is reported as '
-                 'such and counts as success: exit 0, nothing sent. A '
-                 'server or volume that does not exist is still an error')
-        parser.add_argument(
-            '--dry-run', action='store_true',
-            help='Check every rule and print the report (a row per volume '
-                 'and rule; exit 1 if refused); change nothing')
-        parser.add_argument(
-            '--force', action='store_true',
-            help='Turn the refusals of rules %s into warnings (the cloud '
-                 'has the last word)' % render.forceable_rules())
-        parser.add_argument(
-            '--wait', action='store_true',
-            help='Wait until the volumes have left the server; fail at once '
-                 'if the cloud rolls a detach back')
-        parser.add_argument(
-            '--stop-server', action='store_true',
-            help='Stop the ECS first (os-stop), then detach and wait: any '
-                 'disk can leave a stopped ECS')
-        parser.add_argument(
-            '--start-server', action='store_true',
-            help='With --stop-server: start the ECS again afterwards if it '
-                 'was running before.')
-        parser.add_argument(
-            '--timeout', metavar='<seconds>', type=positive_int,
-            help='How long each wait may take, and how long a detach the '
-                 'cloud\'s flow control turned away is sent again (default '
-                 '%d; polling every 1 s, backing off to 5 s). A detach not '
-                 'confirmed by then is reported as accepted, not confirmed; '
-                 'the command exits 1.' % DEFAULT_TIMEOUT)
-        parser.add_argument(
-            '--api', choices=('nova', 'native'), default='nova',
-            help='nova (default): DELETE /v2.1/{project_id}/servers/'
-                 '{server_id}/os-volume_attachments/{volume_id}. native: '
-                 'OTC\'s DELETE /v1/{project_id}/cloudservers/{server_id}/'
-                 'detachvolume/{volume_id}, waiting on its job.')
-        parser.add_argument(
-            '--snapshot', action='store_true',
-            help='First make an EVS snapshot of each volume (named '
-                 'detach-otc-<volume>-<UTC timestamp>) and wait until each '
-                 'is available; if one fails, nothing is detached. With '
-                 '--dry-run: list the snapshots it would make.')
-        parser.add_argument(
-            '--force-detach', action='store_true',
-            help='With --api native: send delete_flag=1, OTC\'s forced '
-                 'detach (data disks only).')
-        parser.add_argument(
-            '--os-list', metavar='<file>',
-            help='A file of OSs you have checked yourself, added to OTC\'s '
-                 'lists for rule os-supported (format: doc/source/'
-                 'os-list.rst); default: $OTC_DETACH_OS_LIST, else '
-                 '$XDG_CONFIG_HOME/otcclient-detach/os-list.tsv if present')
+        add_selection(parser)
+        add_safety(parser)
+        add_actions(parser)
         # No -f/-c given: a real run prints no result rows (data stays
         # for scripts that ask for it); --dry-run prints its report.
         parser.set_defaults(formatter=None)

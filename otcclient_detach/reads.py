@@ -149,6 +149,42 @@ def evs_native_endpoint(block_storage):
     return cloud.sibling(block_storage, 'v2')
 
 
+def read_microversion(compute):
+    """The microversion from the v2.1 version document, read directly.
+
+    The SDK's version discovery is one request without retries; when
+    it failed (a 503, a dropped connection), the answer would be "no
+    microversions", and with them root_device_name and locked would
+    be missing.  This reads the document again, with the retries of
+    every read; None if that fails too or there is no v2.1.
+    """
+    endpoint = compute.get_endpoint() or ''
+    found = re.match(r'(.*/v2\.1)(/|$)', endpoint)
+    if not found:
+        return None
+    try:
+        # One connection retry: a compute endpoint that cannot be
+        # reached shows in the next read, with all its retries.
+        body = cloud.get_json(compute, found.group(1) + '/',
+                              connect_retries=1)
+        version = body['version']
+        server_max = version['version']
+        server_min = version.get('min_version') or '2.1'
+    except (errors.FAILURES + (ValueError, KeyError, TypeError)):
+        return None
+
+    def number(text):
+        return tuple(int(p) for p in str(text).split('.'))
+
+    try:
+        if number(server_max) < number(server_min) or \
+                number(MAX_COMPUTE_MICROVERSION) < number(server_min):
+            return None
+        return min(server_max, MAX_COMPUTE_MICROVERSION, key=number)
+    except ValueError:
+        return None
+
+
 class Reads(object):
     """Reads servers, volumes and images over the CLI's SDK connection."""
 
@@ -188,43 +224,8 @@ class Reads(object):
             from openstack import utils
             self._microversion = utils.maximum_supported_microversion(
                 self.compute, MAX_COMPUTE_MICROVERSION) or \
-                self._read_microversion() or ''
+                read_microversion(self.compute) or ''
         return self._microversion or None
-
-    def _read_microversion(self):
-        """The microversion from the v2.1 version document, read directly.
-
-        The SDK's version discovery is one request without retries; when
-        it failed (a 503, a dropped connection), the answer would be "no
-        microversions", and with them root_device_name and locked would
-        be missing.  This reads the document again, with the retries of
-        every read; None if that fails too or there is no v2.1.
-        """
-        endpoint = self.compute.get_endpoint() or ''
-        found = re.match(r'(.*/v2\.1)(/|$)', endpoint)
-        if not found:
-            return None
-        try:
-            # One connection retry: a compute endpoint that cannot be
-            # reached shows in the next read, with all its retries.
-            body = cloud.get_json(self.compute, found.group(1) + '/',
-                                  connect_retries=1)
-            version = body['version']
-            server_max = version['version']
-            server_min = version.get('min_version') or '2.1'
-        except (errors.FAILURES + (ValueError, KeyError, TypeError)):
-            return None
-
-        def number(text):
-            return tuple(int(p) for p in str(text).split('.'))
-
-        try:
-            if number(server_max) < number(server_min) or \
-                    number(MAX_COMPUTE_MICROVERSION) < number(server_min):
-                return None
-            return min(server_max, MAX_COMPUTE_MICROVERSION, key=number)
-        except ValueError:
-            return None
 
     def _find(self, kind, name_or_id, by_id, by_name):
         """Resolve a name or ID the way OSC's ``find_*`` do, cheaper."""

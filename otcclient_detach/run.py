@@ -23,7 +23,7 @@ from otcclient_detach import plan as plans
 from otcclient_detach import power
 from otcclient_detach import record
 from otcclient_detach import side_by_side
-from otcclient_detach import snapshot
+from otcclient_detach import snapshotting
 from otcclient_detach import wait
 from otcclient_detach import writes
 
@@ -137,38 +137,7 @@ class Runner(object):
 
     def _snapshots(self):
         """One EVS snapshot per volume, each available; else False."""
-        block_storage = self.reads.block_storage
-        made = {}
-        for volume in self.plan.volumes:
-            name = snapshot.snapshot_name(volume)
-            entry = self.record.add(Kind.SNAPSHOT, volume)
-            entry.snapshot_name = name
-            if not self.record.sending(entry):
-                return False
-            self.record.listener(entry)
-            try:
-                entry.snapshot_id = snapshot.create(block_storage, volume,
-                                                    name)
-            except (snapshot.Failed,) + errors.FAILURES as e:
-                self.record.update(entry, State.REFUSED, why='refused',
-                                   said=e)
-                return False
-            self.record.update(entry, State.ACCEPTED, tell=False)
-            made[entry.snapshot_id] = entry
-        outcomes = wait.wait_ended(
-            functools.partial(snapshot.status, block_storage), list(made),
-            snapshot.ended, self.poller(), self.progress, 'snapshot')
-        for sid, (outcome, detail) in outcomes.items():
-            if outcome == 'available':
-                self.record.update(made[sid], State.CONFIRMED, tell=False)
-            else:
-                self.record.update(made[sid], State.REFUSED, why={
-                    wait.TIMED_OUT: 'timed out',
-                    wait.FAILED: 'not followed'}.get(outcome, 'status'),
-                    said=detail if outcome == wait.FAILED else outcome)
-        for entry in made.values():
-            self.record.listener(entry)
-        return all(e.state == State.CONFIRMED for e in made.values())
+        return snapshotting.take(self)
 
     # -- os-stop and os-start ------------------------------------------------
 
