@@ -387,7 +387,7 @@ class TestServers(SimAppTestCase):
         return [s['name'] for s in resp.json['servers']]
 
     def test_list_filters(self):
-        self.assertEqual(7, len(self.compute('GET', '/servers').json[
+        self.assertEqual(8, len(self.compute('GET', '/servers').json[
             'servers']))
         self.assertEqual(['web-linux'], self.names(self.compute(
             'GET', '/servers?name=web')))
@@ -496,7 +496,7 @@ class TestVolumesAndImages(SimAppTestCase):
                          {v['id'] for v in vols})
         vols = self.evs('/volumes?status=available').json['volumes']
         self.assertEqual(['spare-disk'], [v['name'] for v in vols])
-        self.assertEqual(20, len(self.evs('/volumes', 'v3').json['volumes']))
+        self.assertEqual(22, len(self.evs('/volumes', 'v3').json['volumes']))
         self.assertEqual([], self.evs('/volumes?name=dup').json['volumes'])
 
     def test_fields(self):
@@ -874,7 +874,7 @@ class TestFaultsAndLog(SimAppTestCase):
         self.assertEqual('detaching', vols['web-data-1']['status'])
         self.assertEqual([self.sid('web-linux')],
                          vols['web-data-1']['detaching_from'])
-        self.assertEqual(7, len(dump['servers']))
+        self.assertEqual(8, len(dump['servers']))
 
     def test_patch_over_http(self):
         resp = self.client.post('/_sim/volumes/web-data-1',
@@ -949,10 +949,10 @@ class TestCloudVolumes(SimAppTestCase):
 
     def test_limit_offset_and_marker(self):
         every = [v['id'] for v in self.disks()['volumes']]
-        self.assertEqual(20, len(every))
+        self.assertEqual(22, len(every))
         body = self.disks('?limit=2&offset=2')
         # count is not affected by the paging
-        self.assertEqual((every[2:4], 20), (
+        self.assertEqual((every[2:4], 22), (
             [v['id'] for v in body['volumes']], body['count']))
         self.assertEqual(every[5:], [v['id'] for v in self.disks(
             '?marker=%s' % every[4])['volumes']])
