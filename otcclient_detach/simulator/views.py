@@ -20,6 +20,13 @@ def _hexhash(*parts):
     return hashlib.sha224(':'.join(parts).encode()).hexdigest()
 
 
+def _uuid(*parts):
+    """A UUID-shaped ID derived from ``parts``."""
+    digits = _hexhash(*parts)
+    return '%s-%s-%s-%s-%s' % (digits[:8], digits[8:12], digits[12:16],
+                               digits[16:20], digits[20:32])
+
+
 def cinder_time(stamp):
     """Cinder/EVS print microseconds and no zone: 2024-01-15T08:00:00.0."""
     stamp = stamp.rstrip('Z')
@@ -182,12 +189,9 @@ def _addresses(state, srv):
     index = list(state.servers).index(srv.id)
     mac = 'fa:16:3e:%s:%s:%s' % tuple(
         _hexhash('mac', srv.id)[i:i + 2] for i in (0, 2, 4))
-    vpc = _hexhash('vpc', state.project.id)
-    vpc = '%s-%s-%s-%s-%s' % (vpc[:8], vpc[8:12], vpc[12:16], vpc[16:20],
-                              vpc[20:32])
-    return {vpc: [{'addr': '192.168.0.%d' % (10 + index), 'version': 4,
-                   'OS-EXT-IPS:type': 'fixed',
-                   'OS-EXT-IPS-MAC:mac_addr': mac}]}
+    return {_uuid('vpc', state.project.id): [{
+        'addr': '192.168.0.%d' % (10 + index), 'version': 4,
+        'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': mac}]}
 
 
 def server_detail(state, base, api, srv, mv):
@@ -266,12 +270,6 @@ def _native_addresses(state, srv):
                          **{'OS-EXT-IPS:port_id': _uuid('port', srv.id)})
                     for port in ports]
     return out
-
-
-def _uuid(*parts):
-    digits = _hexhash(*parts)
-    return '%s-%s-%s-%s-%s' % (digits[:8], digits[8:12], digits[12:16],
-                               digits[16:20], digits[20:32])
 
 
 # Fields of OTC's native server that the simulator has no use for, with
