@@ -25,7 +25,8 @@ class ComputeAPI:
 
     def on_ecs_versions(self, request):
         return json_response({
-            'versions': views.compute_versions(base_url(request))})
+            'versions': views.compute_versions(base_url(request),
+                                               listed=True)})
 
     def on_compute_version(self, request, api):
         versions = views.compute_versions(base_url(request))
@@ -196,7 +197,7 @@ class ComputeAPI:
     def on_native_servers(self, request):
         base = base_url(request)
         page, _ = self._servers(request)
-        servers = [views.native_server(self.state, base, s)
+        servers = [views.native_listed_server(self.state, base, s)
                    for s in page]
         return json_response({'count': len(servers), 'servers': servers})
 
@@ -242,4 +243,4 @@ class ComputeAPI:
         return json_response({'job_id': job_id})
 
     def on_native_job(self, request, job_id):
-        return json_response(self.state.job(job_id))
+        return json_response(views.native_job(self.state.job(job_id)))

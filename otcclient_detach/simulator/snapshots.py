@@ -34,8 +34,9 @@ def snapshot_view(state, snap, detail=True):
     out = {'id': snap.id, 'volume_id': snap.volume_id,
            'status': snap.status, 'size': snap.size,
            'created_at': views.cinder_time(snap.created_at),
-           'updated_at': (views.cinder_time(snap.updated_at)
-                          if snap.updated_at else None),
+           # OTC's example of a new snapshot shows it set
+           'updated_at': views.cinder_time(snap.updated_at or
+                                           snap.created_at),
            'name': snap.name, 'description': snap.description,
            'metadata': dict(snap.metadata)}
     if detail:
@@ -75,9 +76,10 @@ class SnapshotAPI:
                          if s[key] == request.args[key]]
         snaps, links = paging.page(request, snaps, 'snapshots',
                                    self.state.page_size['volumes'])
+        # OTC's examples show snapshots_links, null on the last page
         return json_response(dict({'snapshots': [
-            snapshot_view(self.state, s, detail) for s in snaps]},
-            **links))
+            snapshot_view(self.state, s, detail) for s in snaps],
+            'snapshots_links': None}, **links))
 
     def on_snapshot(self, request, api, snap_id):
         return json_response({'snapshot': snapshot_view(

@@ -1,9 +1,12 @@
 """JSON shapes of OTC's responses, built from the simulator state."""
 
 import hashlib
+import json
+import os
 
 from otcclient_detach.simulator import scenario as scenario_mod
 
+_IMS_SCHEMAS = os.path.join(os.path.dirname(__file__), 'ims_schemas.json')
 COMPUTE_MIN = (2, 1)
 COMPUTE_MAX = (2, 60)
 VOLUME_V3_MIN = VOLUME_V3_MAX = (3, 0)
@@ -15,6 +18,13 @@ def _ver(version):
 
 def _hexhash(*parts):
     return hashlib.sha224(':'.join(parts).encode()).hexdigest()
+
+
+def _uuid(*parts):
+    """A UUID-shaped ID derived from ``parts``."""
+    digits = _hexhash(*parts)
+    return '%s-%s-%s-%s-%s' % (digits[:8], digits[8:12], digits[12:16],
+                               digits[16:20], digits[20:32])
 
 
 def cinder_time(stamp):
@@ -29,18 +39,31 @@ def _version(vid, href, status, version='', min_version='', updated='',
              media='compute+json;version=2'):
     return {'id': vid, 'status': status, 'version': version,
             'min_version': min_version, 'updated': updated,
-            'links': [{'rel': 'self', 'href': href}],
+            # OTC's version documents link OpenStack's docs, as HTML
+            'links': [{'rel': 'self', 'href': href}, {
+                'rel': 'describedby', 'type': 'text/html',
+                'href': 'http://docs.openstack.org/'}],
             'media-types': [{
                 'base': 'application/json',
                 'type': 'application/vnd.openstack.' + media}]}
 
 
-def compute_versions(base):
-    return [
+def compute_versions(base, listed=False):
+    """The compute version documents; ``listed``: as ``GET /`` shows them.
+
+    OTC's "Listing API Versions" shows no ``media-types`` and only the
+    ``self`` link; "Querying a Specified API Version" shows all.
+    """
+    out = [
         _version('v2.0', base + '/v2/', 'SUPPORTED',
                  updated='2011-01-21T11:33:21Z'),
         _version('v2.1', base + '/v2.1/', 'CURRENT', _ver(COMPUTE_MAX),
                  _ver(COMPUTE_MIN), '2013-07-23T11:33:21Z')]
+    if listed:
+        for version in out:
+            del version['media-types']
+            version['links'] = version['links'][:1]
+    return out
 
 
 def ecs_v1_version(base):
@@ -98,10 +121,9 @@ def token(state, entries, rec, token_id):
         'methods': rec.methods,
         'expires_at': isotime(rec.expires, True),
         'issued_at': isotime(rec.issued, True),
-        'audit_ids': [rec.audit_id],
         'user': {'id': user.id, 'name': user.name,
                  'domain': dict(user.domain),
-                 'password_expires_at': None},
+                 'password_expires_at': ''},
         'project': {'id': state.project.id,
                     'name': state.project.name,
                     'domain': dict(state.project.domain)},
@@ -110,7 +132,6 @@ def token(state, entries, rec, token_id):
                   {'id': _hexhash('role', 'op_gated')[:32],
                    'name': 'op_gated_ecs'}],
         'catalog': catalog(state, entries),
-        'is_domain': False,
     }
     if rec.app_cred:
         body['application_credential'] = {
@@ -137,7 +158,7 @@ def flavor(state, base, api, name, mv=COMPUTE_MIN, embedded=False):
     if embedded:
         return {'id': name, 'links': links}
     out = {'id': name, 'name': name, 'vcpus': cpus, 'ram': ram, 'disk': 0,
-           'swap': '', 'rxtx_factor': 1.0, 'OS-FLV-EXT-DATA:ephemeral': 0,
+           'swap': '', 'rxtx_factor': 1, 'OS-FLV-EXT-DATA:ephemeral': 0,
            'OS-FLV-DISABLED:disabled': False,
            'os-flavor-access:is_public': True,
            'links': [{'rel': 'self', 'href': '%s/%s/%s/flavors/%s' % (
@@ -168,12 +189,9 @@ def _addresses(state, srv):
     index = list(state.servers).index(srv.id)
     mac = 'fa:16:3e:%s:%s:%s' % tuple(
         _hexhash('mac', srv.id)[i:i + 2] for i in (0, 2, 4))
-    vpc = _hexhash('vpc', state.project.id)
-    vpc = '%s-%s-%s-%s-%s' % (vpc[:8], vpc[8:12], vpc[12:16], vpc[16:20],
-                              vpc[20:32])
-    return {vpc: [{'addr': '192.168.0.%d' % (10 + index), 'version': 4,
-                   'OS-EXT-IPS:type': 'fixed',
-                   'OS-EXT-IPS-MAC:mac_addr': mac}]}
+    return {_uuid('vpc', state.project.id): [{
+        'addr': '192.168.0.%d' % (10 + index), 'version': 4,
+        'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': mac}]}
 
 
 def server_detail(state, base, api, srv, mv):
@@ -238,11 +256,61 @@ def server_detail(state, base, api, srv, mv):
     return out
 
 
+def _native_flavor(name):
+    """The flavor of a native server: numbers as strings, like OTC."""
+    cpus, ram = scenario_mod.flavor_specs(name)
+    return {'id': name, 'name': name, 'disk': '0', 'vcpus': str(cpus),
+            'ram': str(ram), 'asic_accelerators': []}
+
+
+def _native_addresses(state, srv):
+    out = {}
+    for net, ports in _addresses(state, srv).items():
+        out[net] = [dict(port, version=str(port['version']), primary=True,
+                         **{'OS-EXT-IPS:port_id': _uuid('port', srv.id)})
+                    for port in ports]
+    return out
+
+
+# Fields of OTC's native server that the simulator has no use for, with
+# the values of OTC's example ("Querying Details About an ECS").
+_NATIVE_DEFAULTS = {
+    'host_status': 'UP', 'os:scheduler_hints': {}, 'fault': None,
+    'hypervisor': None, 'auto_terminate_time': '',
+    'cpu_options': {'hw:cpu_threads': None},
+    'enclave_options': {'enabled': False},
+    'capacity_reservation_id': None,
+    'capacity_reservation_specification': {'id': None, 'preference': None},
+    'security_options': {'tpm_enabled': None}, 'spod_id': None,
+    'sys_tags': [{'key': '_sys_enterprise_project_id', 'value': '0'}],
+}
+
+
+# What only the single server's page shows (not the list's).
+_SHOWN_ONLY = ('hypervisor', 'auto_terminate_time', 'cpu_options',
+               'enclave_options', 'capacity_reservation_id',
+               'capacity_reservation_specification', 'security_options',
+               'spod_id')
+
+
+def native_listed_server(state, base, srv):
+    """A server of the native list, as "Listing Details About ECSs"."""
+    out = native_server(state, base, srv)
+    for key in _SHOWN_ONLY:
+        del out[key]
+    del out['flavor']['asic_accelerators']
+    for ports in out['addresses'].values():
+        for port in ports:
+            del port['primary']
+    return out
+
+
 def native_server(state, base, srv):
     """The native ECS v1 server (``GET /v1/{project_id}/cloudservers``).
 
     As OTC's ECS API reference "Querying Details About an ECS" (native
-    API) lists it: the nova fields plus ``tags`` and
+    API) shows it: the nova fields, with ``flavor`` numbers and address
+    versions as strings, ``image`` an object, and
     ``os-extended-volumes:volumes_attached`` entries with ``id``,
     ``delete_on_termination``, ``device`` and ``bootIndex`` ("0" for the
     system disk), all strings.
@@ -254,12 +322,31 @@ def native_server(state, base, srv):
             '0' if att.device == srv.root_device_name else '-1')
         volumes.append({'id': vol.id, 'delete_on_termination': 'false',
                         'device': att.device, 'bootIndex': boot})
-    out['os-extended-volumes:volumes_attached'] = volumes
-    out['tags'] = list(srv.tags)
-    out['sys_tags'] = []
-    out['enterprise_project_id'] = '0'
+    out.update(_NATIVE_DEFAULTS)
+    out.update({
+        'os-extended-volumes:volumes_attached': volumes,
+        'tags': list(srv.tags), 'flavor': _native_flavor(srv.flavor),
+        'addresses': _native_addresses(state, srv),
+        'image': {'id': srv.image_id or ''},
+        'key_name': srv.key_name or '', 'description': srv.description or '',
+        'OS-EXT-SRV-ATTR:user_data': '', 'OS-SRV-USG:terminated_at': '',
+        'security_groups': [{'id': _uuid('sg', state.project.id),
+                             'name': 'default'}]})
     out.pop('links', None)
     return out
+
+
+def native_job(job):
+    """A native ECS job, as "Querying Job Execution Status" shows it.
+
+    The job's work is one sub-job per server, whose ``entities`` name
+    the server.
+    """
+    sub = {k: job[k] for k in ('status', 'job_id', 'job_type',
+                               'begin_time', 'end_time', 'error_code',
+                               'fail_reason')}
+    sub['entities'] = {'server_id': job['entities']['server_id']}
+    return dict(job, entities={'sub_jobs_total': 1, 'sub_jobs': [sub]})
 
 
 def volume_attachment(srv, vol, att):
@@ -315,18 +402,21 @@ def volume_detail(state, base, api, vol, mv=None):
         'os-vol-host-attr:host': 'pod01.%s#%s' % (
             vol.availability_zone, vol.volume_type),
         'created_at': cinder_time(vol.created_at),
-        'updated_at': None,
+        'updated_at': cinder_time(vol.created_at),
         'description': vol.description,
         'user_id': state.users[0].id,
-        'encrypted': False,
+        'encrypted': vol.metadata.get('__system__encrypted') == '1',
         'replication_status': 'disabled',
+        'os-vol-mig-status-attr:migstat': None,
+        'os-vol-mig-status-attr:name_id': None,
+        'os-volume-replication:extended_status': None,
+        # OTC's examples show it on every disk ({} without an image)
+        'volume_image_metadata': dict(vol.volume_image_metadata),
         'consistencygroup_id': None,
         'source_volid': None,
         'snapshot_id': None,
         'links': _volume_links(state, base, api, vol),
     }
-    if vol.volume_image_metadata:
-        out['volume_image_metadata'] = dict(vol.volume_image_metadata)
     if api == 'v3':
         for since, field, value in VOLUME_V3_FIELDS:
             if (mv or VOLUME_V3_MIN) >= since:
@@ -345,45 +435,14 @@ def cloud_volume(state, base, vol):
 
 # -- images ---------------------------------------------------------------
 
-# glance's types of the image fields the simulator answers with; the OS
-# properties of IMS (``__os_version``, ...) are additional string
-# properties, as IMS's "Querying the Schema of an Image" shows.
-_IMAGE_FIELDS = {
-    'id': {'type': 'string'}, 'name': {'type': ['null', 'string']},
-    'status': {'type': 'string'},
-    'visibility': {'type': 'string',
-                   'enum': ['public', 'private', 'shared', 'community']},
-    'protected': {'type': 'boolean'}, 'os_hidden': {'type': 'boolean'},
-    'tags': {'type': 'array', 'items': {'type': 'string'}},
-    'container_format': {'type': ['null', 'string']},
-    'disk_format': {'type': ['null', 'string']},
-    'min_disk': {'type': 'integer'}, 'min_ram': {'type': 'integer'},
-    'size': {'type': ['null', 'integer']},
-    'checksum': {'type': ['null', 'string']},
-    'owner': {'type': ['null', 'string']},
-    'created_at': {'type': 'string'}, 'updated_at': {'type': 'string'},
-    'self': {'type': 'string'}, 'file': {'type': 'string'},
-    'schema': {'type': 'string'},
-}
-
-
 def image_schema(name):
-    """``/v2/schemas/image`` and ``/v2/schemas/images`` (glance's)."""
-    image = {'name': 'image', 'properties': dict(_IMAGE_FIELDS),
-             'additionalProperties': {'type': 'string'},
-             'links': [{'rel': 'self', 'href': '{self}'},
-                       {'rel': 'enclosure', 'href': '{file}'},
-                       {'rel': 'describedby', 'href': '{schema}'}]}
-    if name == 'image':
-        return image
-    return {'name': 'images',
-            'properties': {'images': {'type': 'array', 'items': image},
-                           'schema': {'type': 'string'},
-                           'first': {'type': 'string'},
-                           'next': {'type': 'string'}},
-            'links': [{'rel': 'first', 'href': '{first}'},
-                      {'rel': 'next', 'href': '{next}'},
-                      {'rel': 'describedby', 'href': '{schema}'}]}
+    """``/v2/schemas/image`` and ``/v2/schemas/images``, as IMS shows them.
+
+    The schemas of OTC's IMS API reference ("Querying an Image Schema",
+    "Querying an Image List Schema"), kept in ims_schemas.json.
+    """
+    with open(_IMS_SCHEMAS) as fh:
+        return json.load(fh)['schemas'][name]
 
 
 def image(state, img):
@@ -393,7 +452,10 @@ def image(state, img):
         'container_format': 'bare', 'disk_format': img.disk_format,
         'min_disk': img.min_disk, 'min_ram': 0, 'size': img.size,
         'checksum': 'd41d8cd98f00b204e9800998ecf8427e',
-        'owner': state.project.id, 'os_hidden': False,
+        'owner': state.project.id, 'virtual_size': None,
+        # IMS's own properties of a registered image of its own store
+        '__image_source_type': 'uds', '__isregistered': 'true',
+        '__lazyloading': 'true', 'hw_firmware_type': 'bios',
         'created_at': '2024-01-01T00:00:00Z',
         'updated_at': '2024-01-01T00:00:00Z',
         'self': '/v2/images/%s' % img.id,

@@ -8,7 +8,7 @@ and their waiters, and otcextensions' native ECS job resource, drive the
 same simulator.  All on 127.0.0.1, a fresh simulator per test.
 
 Where OTC's own documentation differs from upstream OpenStack, the
-difference is allowed in :data:`DEVIATIONS`, each with the OTC page that
+difference is allowed in deviations.py, each with the OTC page that
 shows it; nothing else is relaxed.
 """
 
@@ -32,6 +32,7 @@ from tempest.lib.services.image.v2 import schemas_client
 from tempest.lib.services.volume.v3 import versions_client as \
     volume_versions_client
 from tempest.lib.services.volume.v3 import volumes_client
+from tests.conformance import deviations
 import yaml
 
 from otcclient_detach.simulator import ids
@@ -39,24 +40,9 @@ from otcclient_detach.simulator import scenario as scenario_mod
 from otcclient_detach.simulator import server as sim_server
 from otcclient_detach.simulator import views
 
-#: OTC's documented differences from upstream, the only relaxations.
-#: ``where`` names a property that marks the JSON object concerned (an
-#: EVS volume here); ``field`` gets the JSON schema ``allow`` in that
-#: object's schema (added, or replacing tempest's).
-DEVIATIONS = [
-    {'where': 'os-vol-host-attr:host', 'field': 'os-vol-host-attr:host',
-     'allow': {'type': ['string', 'null'], 'pattern': '^[^@]+#.+$'},
-     'page': 'https://docs.otc.t-systems.com/elastic-volume-service/'
-             'api-ref/api_v2_recommended/disks/'
-             'querying_details_about_an_evs_disk_v2.html (example: '
-             '"os-vol-host-attr:host": "pod01.eu-de-01#SATA", no "@")'},
-    {'where': 'os-vol-host-attr:host', 'field': 'shareable',
-     'allow': {'type': 'string', 'enum': ['true', 'false']},
-     'page': 'https://docs.otc.t-systems.com/elastic-volume-service/'
-             'api-ref/api_v2_recommended/disks/'
-             'querying_details_about_all_evs_disks_v2.html '
-             '("shareable": whether the disk is shareable, a string)'},
-]
+#: OTC's documented differences from upstream, the only relaxations
+#: (deviations.py holds them, each with its OTC page).
+DEVIATIONS = deviations.of_judge('tempest')
 
 
 def _compute_microversions():
