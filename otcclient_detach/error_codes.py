@@ -81,18 +81,18 @@ _TABLE = (
     ErrorCode('Ecs.0114', 404, 'the ECS does not exist',
               "check the server's name or ID ('openstack server list')",
               False, ECS_ERRORS),
-    ErrorCode('Ecs.0603', 501, 'the ECS is executing other commands',
+    ErrorCode('Ecs.0603', 501, 'other commands are being executed',
               'try again in a minute', True, ECS_ERRORS),
     ErrorCode('Ecs.0605', 400, 'the ECS is locked',
               "unlock it ('openstack server unlock')", False, ECS_ERRORS),
     ErrorCode('Ecs.0614', 404, 'the ECS does not exist',
               "check the server's name or ID ('openstack server list')",
               False, ECS_ERRORS),
-    ErrorCode('Ecs.1002', 400, 'the cloud timed out; a disk or NIC is '
-              'being attached or detached, the VPC switched or the OS '
-              'changed on this ECS',
+    ErrorCode('Ecs.1002', 400, 'the cloud timed out, as it does while a '
+              'disk or NIC is being attached or detached, the VPC switched '
+              'or the OS changed or reinstalled on the ECS',
               'wait until that has finished and try again; if it times '
-              'out again, contact customer service', True, ECS_ERRORS),
+              'out again, contact technical support', True, ECS_ERRORS),
     ErrorCode('Pdp.0001', 403, 'an IAM policy does not allow this',
               DETACH_PERMISSION + '; the message names the action', False,
               ECS_ERRORS + '; ' + ECS_PERMISSIONS),

@@ -47,13 +47,13 @@ class CloudError(Exception):
         super(CloudError, self).__init__(self.describe())
 
     @property
-    def documented(self):
+    def explanation(self):
         """The :class:`error_codes.ErrorCode` of the answer, or None."""
         return error_codes.lookup(self.code, self.errno)
 
     @property
     def hint(self):
-        entry = self.documented
+        entry = self.explanation
         return entry.hint if entry else None
 
     def describe(self):

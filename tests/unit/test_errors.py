@@ -214,8 +214,8 @@ class TestErrorCodes(testtools.TestCase):
         self.assertEqual('0101046',
                          error_codes.lookup('Ecs.9999', '0101046').code)
         e = errors.CloudError(400, 'busy', code='Ecs.1002')
-        self.assertIs(error_codes.CODES['Ecs.1002'], e.documented)
-        self.assertTrue(e.documented.retry_later)
+        self.assertIs(error_codes.CODES['Ecs.1002'], e.explanation)
+        self.assertTrue(e.explanation.retry_later)
 
 
 # (body, status, expected code, expected message).
