@@ -12,6 +12,9 @@ from otcclient_detach import cloud
 from otcclient_detach import errors
 from otcclient_detach import model
 
+#: "The key does not exist." (KMS API reference, "Error Code").
+KEY_NOT_FOUND = 'KMS.0207'
+
 
 class NoEndpoint(Exception):
     """The catalog has no ``kms`` entry."""
@@ -38,10 +41,14 @@ def describe_key(kms, key_id):
         return model.KeyInfo(key_id, state=str(info['key_state']),
                              alias=info.get('key_alias') or None)
     except errors.CloudError as e:
-        if e.status == 404 or e.code == 'KMS.0207':
+        # Only KMS's own code says the key is unknown: a bare 404 may be
+        # a wrong endpoint, which says nothing about the key.
+        if e.code == KEY_NOT_FOUND:
             return model.KeyInfo(key_id, unknown=True)
+        hint = '. Hint: %s' % e.hint if e.hint else ''
         return model.KeyInfo(key_id, problem=errors.what_happened(
-            e, 'the KMS request (describe-key)') + ': %s' % e.message)
+            e, 'the KMS request (describe-key)') + ': %s%s' % (
+                e.message.rstrip('.'), hint))
     except errors.CONNECTION_ERRORS as e:
         return model.KeyInfo(key_id, problem=errors.what_happened(
             e, 'the KMS request (describe-key)'))

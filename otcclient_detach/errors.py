@@ -7,39 +7,28 @@ words what the user reads about it.  No I/O.
 """
 
 import http.client
+import re
 import socket
 import ssl
 
 from keystoneauth1 import exceptions as ks_exceptions
 
+from otcclient_detach import error_codes
+
 #: Connection problems: refused, reset, dropped, timed out, TLS.
 CONNECTION_ERRORS = (ks_exceptions.ConnectionError,)
 
-#: What to do about the error codes OTC documents for a detach
-#: (ECS API reference, "Error Codes"; ECS user guide, "Detaching an EVS
-#: Disk from a Running ECS").
-HINTS = {
-    'Ecs.0100': 'the ECS status does not allow this; stop the ECS or wait '
-                'until it is ACTIVE or SHUTOFF',
-    'Ecs.0101': 'the system disk is currently unresponsive; try again '
-                'later or contact customer service',
-    'Ecs.0102': 'the data disk is currently unresponsive; try again later '
-                'or contact customer service',
-    'Ecs.0105': 'no system disk found; attach the system disk to the ECS '
-                'and try again',
-    'Ecs.0111': 'the disk is not in the ECS attachment list; see '
-                "'openstack server volume list'",
-    'Ecs.0073': 'the system disk is being backed up; try again when the '
-                'backup has finished',
-    'Ecs.0605': "the ECS is locked; unlock it ('openstack server unlock')",
-    'Ecs.0114': 'the ECS does not exist',
-    'Ecs.0614': 'the ECS does not exist',
-    'Ecs.0603': 'the cloud is executing other commands; try again later',
-    'Common.0024': 'flow control: too many requests; try again later',
-    'Common.1503': 'flow control: too many requests; try again later',
-    '0101046': 'the ECS is busy with a task (starting, stopping, '
-               'rebooting); wait until it has finished',
-}
+#: What to do about each error code: the meaning and the way out, as one
+#: line (the codes, their pages and whether a retry can help are in
+#: :mod:`otcclient_detach.error_codes`).
+HINTS = {code: entry.hint for code, entry in error_codes.CODES.items()}
+
+#: The longest Retry-After the command sleeps on (seconds).
+MAX_RETRY_AFTER = 30.0
+
+# RFC 9110 delay-seconds, and the fractions some clouds send; no sign,
+# exponent, "nan" or "inf".
+_DELAY_SECONDS = re.compile(r'\s*[0-9]{1,12}(\.[0-9]{1,6})?\s*')
 
 
 class CloudError(Exception):
@@ -58,8 +47,14 @@ class CloudError(Exception):
         super(CloudError, self).__init__(self.describe())
 
     @property
+    def explanation(self):
+        """The :class:`error_codes.ErrorCode` of the answer, or None."""
+        return error_codes.lookup(self.code, self.errno)
+
+    @property
     def hint(self):
-        return HINTS.get(self.code) or HINTS.get(self.errno)
+        entry = self.explanation
+        return entry.hint if entry else None
 
     def describe(self):
         codes = [str(self.status)]
@@ -128,34 +123,47 @@ def error_in_success(resp):
         return None
     if not isinstance(body, dict) or list(body) != ['error']:
         return None
-    inner = body['error']
-    if not isinstance(inner, dict) or not inner.get('code'):
+    if not isinstance(body['error'], dict) or not _fields(body)[1]:
         return None
     error = error_from(resp)
     error.in_success = True
     return error
 
 
+def _fields(body):
+    """(message, code, custom_errno) of an error body; None where absent.
+
+    The error object is the body's first value (nova names it after the
+    error, OTC calls it ``error``), or the body itself when it has no
+    object inside.  Nova and ECS/EVS say ``code`` and ``message`` (a
+    job ``fail_reason``), KMS ``error_code`` and ``error_msg``.
+    """
+    if not isinstance(body, dict) or not body:
+        return None, None, None
+    inner = next(iter(body.values()))
+    if not isinstance(inner, dict):
+        inner = body
+    message = (inner.get('message') or inner.get('fail_reason') or
+               inner.get('error_msg'))
+    code = inner.get('code') or inner.get('error_code')
+    return (message if isinstance(message, str) else None, code,
+            inner.get('custom_errno'))
+
+
 def error_from(resp, retry_after=None):
     """Build a :class:`CloudError` from a nova-, OTC- or keystone-style body.
 
     Nova: ``{"conflictingRequest": {"code", "message", "custom_errno"}}``;
-    OTC: ``{"error": {"code": "Ecs.0100", "message"}}``.  ``retry_after``:
+    OTC: ``{"error": {"code": "Ecs.0100", "message"}}``; KMS:
+    ``{"error": {"error_code": "KMS.0207", "error_msg"}}`` (KMS API
+    reference, "Querying the Information About a CMK").  ``retry_after``:
     the cloud asked to retry after that many seconds, too long to wait.
     """
-    message, code, errno = None, None, None
     try:
         body = resp.json()
     except ValueError:
         body = None
-    if isinstance(body, dict) and len(body) >= 1:
-        inner = next(iter(body.values()))
-        if isinstance(inner, dict):
-            message = inner.get('message') or inner.get('fail_reason')
-            code = inner.get('code')
-            errno = inner.get('custom_errno')
-        elif isinstance(body.get('message'), str):
-            message, code = body['message'], body.get('code')
+    message, code, errno = _fields(body)
     if not message:
         message = (resp.text or resp.reason or '').strip()[:300] or \
             'no message'
@@ -356,11 +364,12 @@ def _url_of(error):
     return None
 
 
-def transient_auth_failure(error):
+def transient_auth_failure(error, cap=MAX_RETRY_AFTER):
     """'connect', 'status' (with the Retry-After delay or None) or None.
 
     Whether authenticating again may help: after a lost connection or a
-    5xx / 429 answer, yes; after a TLS error or a 401, no.
+    5xx / 429 answer, yes; after a TLS error or a 401, no.  The delay is
+    :func:`retry_after_seconds`: at most ``cap``.
     """
     root = _connection_error(error)
     if root is not None:
@@ -372,13 +381,35 @@ def transient_auth_failure(error):
         if isinstance(status, int) and (
                 status >= 500 or status in (408, 429)):
             response = getattr(current, 'response', None)
-            headers = getattr(response, 'headers', None) or {}
-            try:
-                retry_after = float(headers.get('Retry-After'))
-            except (TypeError, ValueError):
-                retry_after = None
-            return 'status', retry_after
+            return 'status', retry_after_seconds(
+                getattr(response, 'headers', None), cap)
     return None, None
+
+
+def retry_after_value(headers):
+    """The seconds a ``Retry-After`` header asks for, or None.
+
+    Only delay-seconds count (digits, perhaps a fraction): None for a
+    missing header, an HTTP date, a sign, an exponent, "nan", "inf" or
+    anything else that is no plain number, so that nothing unbounded or
+    negative can reach a sleep.
+    """
+    try:
+        text = (headers or {}).get('Retry-After')
+    except AttributeError:
+        return None
+    if not isinstance(text, str) or not _DELAY_SECONDS.fullmatch(text):
+        return None
+    return float(text)
+
+
+def retry_after_seconds(headers, cap=MAX_RETRY_AFTER):
+    """The ``Retry-After`` delay in [0, ``cap``], or None if none is given.
+
+    :func:`retry_after_value`, at most ``cap``: what a sleep may take.
+    """
+    wanted = retry_after_value(headers)
+    return None if wanted is None else float(min(wanted, cap))
 
 
 def failure_message(error, auth_url=None, sent=False):

@@ -3,12 +3,16 @@
 The lists ship as data files next to this module (``data/*.tsv``), each
 naming its source in its header.  OTC spells the same OS differently in
 its lists and in the ``__os_version`` that images report, so strings are
-compared by a folded key rather than literally.
+compared by a folded key rather than literally.  OTC's lists age, so an
+operator may add the OSs they checked in a user OS list
+(:mod:`otcclient_detach.user_oslist`, ``doc/source/os-list.rst``).
 """
 
 import collections
 import os
 import re
+
+from otcclient_detach import user_oslist
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data')
 
@@ -21,7 +25,10 @@ SOURCES = (
 )
 ALIASES_FILE = 'os-aliases.tsv'
 
-Listed = collections.namedtuple('Listed', 'spelling source')
+#: An OS found on a list: the list's spelling and where it is written;
+#: for a user OS list also the file, the line and the operator's note.
+Listed = collections.namedtuple('Listed', 'spelling source path line note',
+                                defaults=(None, None, None))
 
 _BITS = re.compile(r'\b(32|64)[\s_-]?bits?\b')
 _TOKEN = re.compile(r'[^\s()]+')
@@ -68,19 +75,39 @@ def full_name(family, version):
 
 
 class OsCatalog(object):
-    """Every OS on OTC's lists, looked up by folded spelling."""
+    """Every OS on OTC's lists, and on a user OS list if one is given.
 
-    def __init__(self, sources=SOURCES):
+    OTC's lists are consulted first: an OS on both is found with OTC's
+    page as its source.  An entry that names no bitness stands for every
+    bitness.
+    """
+
+    def __init__(self, sources=SOURCES, user_list=None):
+        #: The :class:`user_oslist.UserOsList` added, or None.
+        self.user_list = user_list
         aliases = {fold(row[0]): row[1] for row in _rows(ALIASES_FILE)}
         self._by_key = {}
         self._by_key_no_bits = {}
+        self._any_bits = {}
         for filename, source in sources:
             for family, version in _rows(filename):
                 spelling = full_name(family, version)
-                key = fold(aliases.get(fold(spelling), spelling))
-                listed = Listed(spelling, source)
-                self._by_key.setdefault(key, listed)
-                self._by_key_no_bits.setdefault(_without_bits(key), listed)
+                self._add(fold(aliases.get(fold(spelling), spelling)),
+                          Listed(spelling, source))
+        for entry in (user_list.entries if user_list else ()):
+            key = fold(entry.spelling)
+            if not _without_bits(key):
+                raise user_oslist.OsListError(
+                    '%s, line %d: no OS name in %r.' % (
+                        user_list.path, entry.line, entry.spelling))
+            self._add(key, Listed(entry.spelling, user_list.source_of(entry),
+                                  user_list.path, entry.line, entry.note))
+
+    def _add(self, key, listed):
+        self._by_key.setdefault(key, listed)
+        self._by_key_no_bits.setdefault(_without_bits(key), listed)
+        if _without_bits(key) == key:
+            self._any_bits.setdefault(key, listed)
 
     def __len__(self):
         return len(self._by_key)
@@ -95,15 +122,22 @@ class OsCatalog(object):
         if _without_bits(key) == key:
             # The string names no bitness: any bitness listed will do.
             return self._by_key_no_bits.get(key)
-        return None
+        return self._any_bits.get(_without_bits(key))
 
 
-_catalog = None
+_catalogs = {}
 
 
-def catalog():
-    """The lists, loaded once per process."""
-    global _catalog
-    if _catalog is None:
-        _catalog = OsCatalog()
-    return _catalog
+def catalog(user_file=None, environ=None):
+    """The lists, loaded once per process and user OS list.
+
+    Without arguments, OTC's lists alone.  ``user_file`` (the command's
+    ``--os-list``) and ``environ`` (``OTC_DETACH_OS_LIST``, the XDG
+    config file) find a user OS list as :func:`user_oslist.find` does;
+    its problems raise :class:`user_oslist.OsListError`.
+    """
+    path = user_oslist.find(user_file, environ)
+    if path not in _catalogs:
+        _catalogs[path] = OsCatalog(
+            user_list=user_oslist.load(path) if path else None)
+    return _catalogs[path]

@@ -11,9 +11,11 @@ seed document (shared/reference/000_84eab01e54aa0504.txt), the IMS list
 
 import os
 
+import fixtures
 import testtools
 
 from otcclient_detach import oslists
+from otcclient_detach import user_oslist
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VALUES_FILE = os.path.join(HERE, 'data', 'ims-os-version-values.tsv')
@@ -432,3 +434,259 @@ class TestFold(testtools.TestCase):
 
     def test_catalog_is_loaded_once(self):
         self.assertIs(oslists.catalog(), oslists.catalog())
+
+
+# A user OS list as an operator writes it: comments, blank lines, a note
+# after a tab, an OS without bitness, CRLF line ends.
+USER_LIST = (
+    '# OSs we checked ourselves\n'
+    '\n'
+    'Ubuntu 24.04 server 64bit\tchecked by ops, 2026-11-02\r\n'
+    '  # indented comment\n'
+    'Debian GNU/Linux 13.0.0 64bit\n'
+    'Fedora 41\n'
+    '   Rocky   Linux 10.0 64bit  \t  \n'
+    'CentOS 7.6 64bit\tOTC lists it too\n'
+)
+
+# (__os_version, line of USER_LIST it is found at, the note), or None
+# for a line of OTC's lists.
+USER_MATCHES = [
+    ('Ubuntu 24.04 server 64bit', 3, 'checked by ops, 2026-11-02'),
+    ('Ubuntu Server 24.04 64-bit', 3, 'checked by ops, 2026-11-02'),
+    ('Ubuntu 24.04', 3, 'checked by ops, 2026-11-02'),
+    ('Debian 13.0.0 64bit', 5, None),
+    # An entry without bitness vouches for every bitness.
+    ('Fedora 41 64bit', 6, None),
+    ('Fedora 41 32bit', 6, None),
+    ('Fedora 41', 6, None),
+    ('Rocky Linux 10.0 64bit', 7, None),
+]
+# On OTC's lists and the user's: OTC's list is the source.
+BOTH = ['CentOS 7.6 64bit']
+# Near the user's entries, and on no list.
+STILL_NOT_LISTED = ['Ubuntu 24.04 server 32bit', 'Ubuntu 24.10 server 64bit',
+                    'Debian GNU/Linux 13.1.0 64bit', 'Fedora 42 64bit',
+                    'Rocky Linux 10.0 32bit', 'Slackware 14.2 64bit']
+
+
+class UserListTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super(UserListTestCase, self).setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def write(self, text, name='os-list.tsv', encoding='utf-8'):
+        path = os.path.join(self.tmp, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'wb') as f:
+            f.write(text.encode(encoding) if isinstance(text, str)
+                    else text)
+        return path
+
+    def assertOsListError(self, text, call, *args, **kwargs):
+        e = self.assertRaises(user_oslist.OsListError, call, *args,
+                              **kwargs)
+        self.assertEqual(text, str(e))
+
+
+class TestUserListMatches(UserListTestCase):
+
+    def setUp(self):
+        super(TestUserListMatches, self).setUp()
+        self.path = self.write(USER_LIST)
+        self.catalog = oslists.catalog(user_file=self.path)
+
+    def test_entries_are_found_with_their_file_and_line(self):
+        for os_string, line, note in USER_MATCHES:
+            listed = self.catalog.match(os_string)
+            self.assertIsNotNone(listed, os_string)
+            self.assertEqual((self.path, line, note),
+                             (listed.path, listed.line, listed.note),
+                             os_string)
+            self.assertIn('user OS list %s, line %d' % (self.path, line),
+                          listed.source)
+            if note:
+                self.assertIn(note, listed.source)
+
+    def test_otc_lists_come_first(self):
+        for os_string in BOTH:
+            listed = self.catalog.match(os_string)
+            self.assertEqual((IMS_SOURCE, None),
+                             (listed.source, listed.path), os_string)
+
+    def test_nothing_else_is_added(self):
+        # NOT_LISTED has the Ubuntu 24.04 that the user list vouches for.
+        vouched = [USER_MATCHES[0][0]]
+        self.assertEqual(vouched, [s for s in NOT_LISTED if s in vouched])
+        for os_string in STILL_NOT_LISTED + NOT_LISTED:
+            if os_string not in vouched:
+                self.assertIsNone(self.catalog.match(os_string), os_string)
+
+    def test_otc_lists_are_all_still_there(self):
+        self.assertEqual(len(oslists.catalog()) + 4, len(self.catalog))
+        for _family, _version, _row, real in SEED_TABLE1:
+            self.assertIsNotNone(self.catalog.match(real), real)
+
+    def test_one_catalog_per_file(self):
+        self.assertIs(self.catalog, oslists.catalog(user_file=self.path))
+        self.assertIsNot(self.catalog, oslists.catalog())
+        self.assertIsNone(oslists.catalog().match(USER_MATCHES[0][0]))
+        self.assertIs(self.catalog.user_list, oslists.catalog(
+            user_file=self.path).user_list)
+        self.assertIsNone(oslists.catalog().user_list)
+
+
+class TestFindingTheList(UserListTestCase):
+    """--os-list, then OTC_DETACH_OS_LIST, then the XDG config file."""
+
+    def setUp(self):
+        super(TestFindingTheList, self).setUp()
+        self.option = self.write('# option', 'option.tsv')
+        self.env = self.write('# env', 'env.tsv')
+        self.xdg = self.write('# xdg', os.path.join(
+            'xdg', 'otcclient-detach', 'os-list.tsv'))
+        self.home = self.write('# home', os.path.join(
+            'home', '.config', 'otcclient-detach', 'os-list.tsv'))
+
+    def environ(self, env=False, xdg=False, home=True):
+        environ = {'HOME': os.path.join(self.tmp, 'home') if home
+                   else os.path.join(self.tmp, 'nohome')}
+        if env:
+            environ[user_oslist.ENV_VAR] = self.env
+        if xdg:
+            environ['XDG_CONFIG_HOME'] = os.path.join(self.tmp, 'xdg')
+        return environ
+
+    def test_order(self):
+        # (option given?, environment, the list found).
+        for option, environ, expected in (
+                (True, self.environ(env=True, xdg=True), self.option),
+                (False, self.environ(env=True, xdg=True), self.env),
+                (False, self.environ(xdg=True), self.xdg),
+                (False, self.environ(), self.home),
+                (False, self.environ(home=False), None),
+                (True, None, self.option),
+                # Without an environment, only the option counts.
+                (False, None, None)):
+            found = user_oslist.find(self.option if option else None,
+                                     environ)
+            self.assertEqual(expected, found, (option, environ))
+
+    def test_relative_xdg_config_home_is_ignored(self):
+        environ = dict(self.environ(), XDG_CONFIG_HOME='xdg')
+        self.assertEqual(self.home, user_oslist.find(None, environ))
+
+    def test_empty_variable_is_unset(self):
+        environ = dict(self.environ(), **{user_oslist.ENV_VAR: ''})
+        self.assertEqual(self.home, user_oslist.find(None, environ))
+
+    def test_missing_files_named_by_option_or_variable(self):
+        gone = os.path.join(self.tmp, 'gone.tsv')
+        self.assertOsListError(
+            'The OS list %s (--os-list) does not exist.' % gone,
+            user_oslist.find, gone, self.environ())
+        self.assertOsListError(
+            'The OS list %s (OTC_DETACH_OS_LIST) does not exist.' % gone,
+            user_oslist.find, None,
+            dict(self.environ(), OTC_DETACH_OS_LIST=gone))
+        self.assertOsListError(
+            'The OS list %s (--os-list) is not a file.' % self.tmp,
+            user_oslist.find, self.tmp, None)
+
+    def test_xdg_directory_in_the_files_place(self):
+        os.makedirs(os.path.join(self.tmp, 'x', 'otcclient-detach',
+                                 'os-list.tsv'))
+        environ = dict(self.environ(),
+                       XDG_CONFIG_HOME=os.path.join(self.tmp, 'x'))
+        e = self.assertRaises(user_oslist.OsListError, user_oslist.find,
+                              None, environ)
+        self.assertIn('is not a file', str(e))
+
+    def test_catalog_reads_the_environment_it_is_given(self):
+        self.write('Ubuntu 24.04 server 64bit\n', 'env.tsv')
+        catalog = oslists.catalog(environ=self.environ(env=True))
+        self.assertEqual(self.env, catalog.user_list.path)
+        self.assertEqual(1, catalog.match('Ubuntu 24.04 server 64bit').line)
+
+
+# (line, what parse_line makes of it: an Entry, None, or words of the
+# error).
+LINES = [
+    ('', None),
+    ('   \t ', None),
+    ('# a comment', None),
+    ('\t# a comment after blanks', None),
+    ('Ubuntu 24.04 server 64bit',
+     user_oslist.Entry('Ubuntu 24.04 server 64bit', 7, None)),
+    ('  Ubuntu  24.04\tserver 64bit ', user_oslist.Entry(
+        'Ubuntu 24.04', 7, 'server 64bit')),
+    ('Ubuntu 24.04 server 64bit\t', user_oslist.Entry(
+        'Ubuntu 24.04 server 64bit', 7, None)),
+    ('Ubuntu\t24.04\t64bit', '3 tab-separated columns'),
+    ('\tnote without OS', 'no OS before the tab'),
+    ('Ubuntu 24.04\x00', 'control character'),
+    ('Ubuntu 24.04\x1b[31m', 'control character'),
+    ('Ubuntu 24.04 \u202etib46', 'control character'),
+    ('Ubuntu 24.04\u2028Debian 12', 'control character'),
+]
+
+
+class TestLines(testtools.TestCase):
+
+    def test_lines(self):
+        for line, expected in LINES:
+            found = user_oslist.parse_line(line, 7)
+            if isinstance(expected, str):
+                self.assertIsInstance(found, str, repr(line))
+                self.assertIn(expected, found, repr(line))
+            else:
+                self.assertEqual(expected, found, repr(line))
+
+
+class TestMalformedFiles(UserListTestCase):
+
+    def test_errors_name_file_and_line(self):
+        # (file content, the line named, words of the error).
+        for text, line, words in (
+                ('# ok\nUbuntu 24.04\ta\tb\n', 2, 'columns'),
+                ('CentOS 7.6 64bit\n\n\tx\n', 3, 'no OS'),
+                ('Fedora 41\n64bit\n', 2, 'no OS name'),
+                ('Fedora 41\n( )\n', 2, 'no OS name'),
+                (b'Fedora 41\nFedora \xff 42\n', 2, 'not UTF-8')):
+            path = self.write(text, 'bad.tsv')
+            e = self.assertRaises(user_oslist.OsListError, self.catalog_of,
+                                  path)
+            self.assertTrue(str(e).startswith('%s, line %d: ' % (path, line)),
+                            str(e))
+            self.assertIn(words, str(e))
+
+    def catalog_of(self, path):
+        return oslists.OsCatalog(user_list=user_oslist.load(path))
+
+    def test_unreadable_file(self):
+        path = os.path.join(self.tmp, 'gone.tsv')
+        self.assertOsListError(
+            'The OS list %s cannot be read: No such file or directory.' %
+            path, user_oslist.load, path)
+
+    def test_byte_order_mark_and_empty_file(self):
+        path = self.write('\ufeffFedora 41\n', 'bom.tsv')
+        self.assertEqual(['Fedora 41'], [
+            e.spelling for e in user_oslist.load(path).entries])
+        self.assertEqual((), user_oslist.load(self.write('', 'e.tsv')).entries)
+
+
+class TestVouchAdvice(testtools.TestCase):
+
+    def test_names_the_list_in_use(self):
+        used = user_oslist.UserOsList('/etc/os-list.tsv', [])
+        self.assertIn('the user OS list /etc/os-list.tsv',
+                      user_oslist.vouch_advice(used))
+
+    def test_names_every_way_without_a_list(self):
+        text = user_oslist.vouch_advice(environ={'HOME': '/home/op'})
+        for part in ('--os-list FILE', 'OTC_DETACH_OS_LIST',
+                     '/home/op/.config/otcclient-detach/os-list.tsv',
+                     '__os_version'):
+            self.assertIn(part, text)
