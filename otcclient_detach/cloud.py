@@ -14,7 +14,6 @@ once, and its failure is judged by reading the state again.
 import contextlib
 import contextvars
 import logging
-import math
 import re
 import time
 
@@ -37,7 +36,7 @@ SAFE_METHODS = ('GET', 'HEAD')
 DEFAULT_REQUEST_TIMEOUT = 30.0
 #: Longest ``Retry-After`` obeyed; a cloud asking for more ends the
 #: command at once.
-MAX_RETRY_AFTER = 30.0
+MAX_RETRY_AFTER = errors.MAX_RETRY_AFTER
 #: The delay before the first retry of a read; it doubles each time.
 FIRST_RETRY_DELAY = 0.5
 
@@ -173,24 +172,8 @@ def retry_settings(adapter, method):
     }
 
 
-def bounded_delay(value):
-    """A cloud's Retry-After as seconds to sleep, or None to ignore it.
-
-    Negative, not a number or infinite: ignored (the command's own
-    backoff applies); a time the command will not wait is returned as it
-    is, for the caller to end at once (see :data:`MAX_RETRY_AFTER`).
-    """
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return None
-    if math.isnan(seconds) or math.isinf(seconds) or seconds < 0:
-        return None
-    return seconds
-
-
 def _retry_after(resp):
-    return bounded_delay(resp.headers.get('Retry-After'))
+    return errors.retry_after_value(resp.headers)
 
 
 def request(adapter, method, url, sleep=time.sleep, read=None, **kwargs):

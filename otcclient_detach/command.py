@@ -227,9 +227,13 @@ class DetachVolume(command.Lister):
         parsed_args.os_catalog = self._os_catalog(parsed_args)
 
     def _os_catalog(self, parsed_args):
-        """The OS lists with the operator's own, or None (built-in only)."""
+        """OTC's OS lists with the operator's own (a usage error if bad)."""
+        import os
+
         from otcclient_detach import oslists
+        from otcclient_detach import user_oslist
         try:
-            return oslists.catalog(user_file=parsed_args.os_list)
-        except TypeError:  # before the user list existed
-            return None
+            return oslists.catalog(user_file=parsed_args.os_list,
+                                   environ=os.environ)
+        except user_oslist.OsListError as e:
+            self._parser.error(str(e))

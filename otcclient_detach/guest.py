@@ -186,7 +186,8 @@ def words(guest):
     """What the user reads about ``guest``: one or two sentences."""
     cloud_name = ' (%s as the cloud names it)' % guest.cloud_device \
         if guest.cloud_device else ''
-    windows = _windows_words(guest)
+    windows = _windows_words(guest) if guest.os_type != model.LINUX \
+        else None
     if guest.unknown_because:
         text = 'inside the guest the disk%s may have another name: %s' % (
             cloud_name, guest.unknown_because)
@@ -201,7 +202,9 @@ def words(guest):
         text += '; find it with %s' % ' or '.join(
             "'%s'" % command for command in guest.commands)
     if guest.fstab_advice:
-        text += '. On Linux, ' + FSTAB_ADVICE
+        text += '. %s%s' % ('On Linux, ' if guest.os_type is None else '',
+                            FSTAB_ADVICE[0].upper() + FSTAB_ADVICE[1:]
+                            if guest.os_type else FSTAB_ADVICE)
     return text
 
 

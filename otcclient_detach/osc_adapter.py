@@ -64,8 +64,10 @@ def connect(command, sleep=time.sleep):
         except NoAnswer:
             raise
         except Exception as e:
-            kind, wanted = errors.transient_auth_failure(e)
-            wanted = cloud.bounded_delay(wanted)
+            # The cloud's own delay, uncapped: one the command will not
+            # wait ends it at once, in the cloud's words.
+            kind, wanted = errors.transient_auth_failure(
+                e, cap=float('inf'))
             if kind is None or left[kind] <= 0:
                 raise
             pause = wanted if wanted is not None else delay[kind]

@@ -8,8 +8,10 @@ talks to the cloud.
 import collections
 import dataclasses
 
+from otcclient_detach import guest
 from otcclient_detach import model
 from otcclient_detach import oslists
+from otcclient_detach import user_oslist
 
 # Verdicts.
 PASS = 'pass'
@@ -334,14 +336,16 @@ def check_os_supported(facts, catalog=None):
                 "__os_version of its system disk nor of its image confirms "
                 "it" % (server.label, found.source, found.version),
                 advice)
-    listed = (catalog or facts.catalog or oslists.catalog()).match(
-        found.version)
+    catalog = catalog or facts.catalog or oslists.catalog()
+    listed = catalog.match(found.version)
     if listed is None:
         return (REFUSE,
                 "the OS '%s' of the running ECS %s (from %s) is not on "
                 "OTC's list of OSs that support detaching a disk from a "
-                "running ECS" % (found.version, server.label, found.source),
-                advice)
+                "running ECS%s" % (found.version, server.label, found.source,
+                                   _user_list_named(catalog)),
+                advice + '; or, ' + user_oslist.vouch_advice(
+                    getattr(catalog, 'user_list', None)))
     return (PASS, "OS '%s' (from %s) is listed as '%s' in %s" % (
         found.version, found.source, listed.spelling, listed.source), None)
 
@@ -367,6 +371,12 @@ def check_snapshot_limit(facts):
             "deleting a disk deletes its snapshots)" % facts.volume.id)
 
 
+def _user_list_named(catalog):
+    user_list = getattr(catalog, 'user_list', None)
+    return ' nor on the user OS list %s' % user_list.path if user_list \
+        else ''
+
+
 def check_windows_scsi(facts):
     if facts.server.bms:
         return (SKIP, 'a bare metal server: all its disks are SCSI, and OTC '
@@ -389,17 +399,23 @@ def check_windows_scsi(facts):
 
 def check_guest(facts):
     device = facts.volume.attachment_to(facts.server.id).device
-    if os_type_of(facts) == model.WINDOWS:
+    os_type = os_type_of(facts)
+    # The name the guest knows the disk by (the cloud's may differ).
+    inside = guest.words(guest.guest_disk(
+        facts.volume.id, facts.volume.is_scsi, os_type=os_type,
+        wwn=facts.volume.wwn))
+    if os_type == model.WINDOWS:
         return (REMIND,
                 'inside Windows, stop all I/O on the disk (%s) and take it '
                 'offline first (Disk Management, or PowerShell '
                 "'Set-Disk -Number <n> -IsOffline $true'): OTC pulls a disk "
                 'that is still online; OTC Tools must be installed and '
-                'enabled on the ECS' % device,
+                'enabled on the ECS. %s' % (device, inside[0].upper() +
+                                            inside[1:]),
                 None)
     return (REMIND,
             "inside the guest, 'umount' the disk (%s as the cloud names "
-            "it) and stop all I/O on it first" % device,
+            "it) and stop all I/O on it first; %s" % (device, inside),
             None)
 
 

@@ -24,6 +24,10 @@ class SystemDisk(object):
         self.reads = reads_
 
     def read(self, server, facts, want_os):
+        self.facts = facts
+        return self._read(server, facts, want_os)
+
+    def _read(self, server, facts, want_os):
         """Record every source's word on the system disk; the OS if asked.
 
         With root_device_name: EVS's disk list of the server (one read
@@ -66,6 +70,7 @@ class SystemDisk(object):
             return None
         roots = []
         for disk in disks:
+            self._wwn(disk)
             for a in disk.attachments:
                 if a.server_id != server.id:
                     continue
@@ -84,6 +89,12 @@ class SystemDisk(object):
                  roots[0].id, server.root_device_name, server.id,
                  reads.EVS_DISK_LIST)
         return roots[0]
+
+    def _wwn(self, disk):
+        """The SCSI disk's WWN, which EVS's list carries, onto its facts."""
+        for fact in self.facts:
+            if fact.volume.id == disk.id and not fact.volume.wwn:
+                fact.volume.wwn = disk.wwn
 
     def _devices_from_attachment_list(self, server, facts):
         """nova's attachment list: each disk's device; the disk at root."""

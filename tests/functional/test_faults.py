@@ -428,11 +428,16 @@ class TestTokenExpiry(FaultTestCase):
 
     def check_quiet_success(self, result):
         self.assertEqual(0, result.returncode, result)
-        self.assertEqual(
+        said = flat(result.stderr)
+        self.assertTrue(said.startswith(
             "Reminder [guest-prepare] web-data-1: inside the guest, 'umount' "
             "the disk (/dev/vdb as the cloud names it) and stop all I/O on "
-            "it first. Volume web-data-1 is detached from server web-linux.",
-            flat(result.stderr))
+            "it first; inside the guest the disk is /dev/disk/by-id/virtio-"),
+            said)
+        self.assertTrue(said.endswith(
+            'Volume web-data-1 is detached from server web-linux.'), said)
+        self.assertEqual(2, len([line for line in result.stderr.splitlines()
+                                 if not line.startswith('    ')]), result)
         self.assertEqual(1, len(self.deletes()))
 
     def test_short_lived_tokens(self):
