@@ -16,6 +16,7 @@ from otcclient_detach.simulator.clientenv import clean_env
 from otcclient_detach.simulator.clientenv import CLOUD
 from otcclient_detach.simulator.clientenv import control_env
 from otcclient_detach.simulator import demo
+from otcclient_detach.simulator import ratelimit
 from otcclient_detach.simulator import server as server_mod
 
 SERVE_DESCRIPTION = """\
@@ -39,9 +40,20 @@ DEFAULT_CLOUDS_YAML = os.path.join('~', '.config', 'otc-detach-sim',
 
 
 def _simulator(args):
-    return server_mod.Simulator(scenario=args.scenario, port=args.port,
-                                host=args.host, tls=args.tls or None,
-                                compute_version=args.compute_version)
+    sim = server_mod.Simulator(scenario=args.scenario, port=args.port,
+                               host=args.host, tls=args.tls or None,
+                               compute_version=args.compute_version)
+    for spec in args.rate_limit:
+        sim.app.rate_limits.add(**spec)
+    return sim
+
+
+def _rate_limit(text):
+    """argparse type of --rate-limit: ratelimit.parse_spec's rule."""
+    try:
+        return ratelimit.parse_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc))
 
 
 def is_loopback(host):
@@ -164,6 +176,13 @@ def build_parser():
     sub = parser.add_subparsers(dest='action', metavar='ACTION')
     sub.required = True
 
+    def rate_limits(p):
+        p.add_argument('--rate-limit', metavar='SPEC', action='append',
+                       type=_rate_limit, default=[],
+                       help='flow control, e.g. rate=10,service=compute,'
+                            'method=DELETE,answer=202 (requests per '
+                            'second; answer 429 or 202); repeatable')
+
     def common(p):
         p.add_argument('--scenario', metavar='FILE',
                        help='scenario file (YAML or JSON); default: the '
@@ -179,6 +198,7 @@ def build_parser():
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=SERVE_DESCRIPTION % (CLOUD, ADMIN_TOKEN_HEADER))
     common(serve)
+    rate_limits(serve)
     serve.add_argument('--host', default=None,
                        help='address to bind (default 127.0.0.1); an '
                             'address other machines can reach needs '
@@ -213,6 +233,7 @@ def build_parser():
         'removed), and %s and %s for the /_sim control API.'
         % (CLOUD, clientenv.URL_VAR, clientenv.ADMIN_TOKEN_VAR))
     common(run)
+    rate_limits(run)
     run.add_argument('--volume-api-version', default='2')
     run.add_argument('command', nargs=argparse.REMAINDER,
                      help='the command, after "--"')
