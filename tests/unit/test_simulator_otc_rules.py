@@ -7,6 +7,7 @@ test runs a real simulator on 127.0.0.1 (scenarios/features.yaml unless
 it says otherwise).
 """
 
+import os
 import re
 
 import requests
@@ -20,6 +21,9 @@ from otcclient_detach.simulator import ids
 from otcclient_detach.simulator import ratelimit
 from otcclient_detach.simulator import ScenarioError
 from otcclient_detach.simulator import Simulator
+
+SNAPSHOT_LIMIT_YAML = os.path.join(os.path.dirname(FEATURES_YAML),
+                                   'snapshot-limit.yaml')
 
 
 class FeaturesTestCase(HTTPTestCase):
@@ -76,15 +80,15 @@ class TestDiskStates(FeaturesTestCase):
                          [a['server_id'] for a in vol['attachments']])
 
     def test_status_set_at_run_time(self):
-        resp = self.control('POST', '/volumes/snap-full',
+        resp = self.control('POST', '/volumes/disk-scsi',
                             {'status': 'extending'})
         self.assertEqual('extending', resp.json()['status'])
         self.assertEqual(400, self.nova_detach('busy-disks',
-                                               'snap-full').status_code)
-        self.control('POST', '/volumes/snap-full', {'status': None})
+                                               'disk-scsi').status_code)
+        self.control('POST', '/volumes/disk-scsi', {'status': None})
         self.assertEqual(202, self.nova_detach('busy-disks',
-                                               'snap-full').status_code)
-        resp = self.control('POST', '/volumes/snap-full',
+                                               'disk-scsi').status_code)
+        resp = self.control('POST', '/volumes/disk-scsi',
                             {'status': 'resting'})
         self.assertEqual(400, resp.status_code)
 
@@ -156,6 +160,7 @@ class TestWwn(FeaturesTestCase):
 
 
 class TestSnapshotLimit(FeaturesTestCase):
+    scenario = SNAPSHOT_LIMIT_YAML
 
     def create(self, volume):
         return self.post('volumev2', '/snapshots', {'snapshot': {
@@ -177,7 +182,7 @@ class TestSnapshotLimit(FeaturesTestCase):
     def test_eighth_snapshot_refused(self):
         self.assertEqual(7, self.count('snap-full'))
         self.assertEqual(7, self.count('snap-full', '/snapshots/detail'))
-        self.assertEqual(0, self.count('disk-scsi'))
+        self.assertEqual(0, self.count('snap-none'))
         resp = self.create('snap-full')
         self.assertEqual(413, resp.status_code)
         self.assertEqual({'code': 413, 'message': 'Maximum number of '
@@ -193,15 +198,14 @@ class TestSnapshotLimit(FeaturesTestCase):
                           snap['snapshot']['status']))
 
     def test_seventh_allowed_then_refused(self):
-        with Simulator(features_scenario(volumes=[
-                {'name': 'v', 'snapshots': [
-                    {'name': 'daily-%d' % i, 'status': 'available'}
-                    for i in range(6)]}])) as sim:
-            self.sim = sim
-            self.login()
-            self.assertEqual(6, self.count('v'))
-            self.assertEqual(202, self.create('v').status_code)
-            self.assertEqual(413, self.create('v').status_code)
+        self.assertEqual(6, self.count('snap-six'))
+        self.assertEqual(202, self.create('snap-six').status_code)
+        self.assertEqual(413, self.create('snap-six').status_code)
+        self.assertEqual(7, self.count('snap-six'))
+        # every status counts: the error snapshot too
+        statuses = [s['status'] for s in self.sim.state.dump()['snapshots']
+                    if s['volume_id'] == self.vid('snap-six')]
+        self.assertEqual(1, statuses.count('error'))
 
     def test_scenario_checks(self):
         for snaps in (-1, 'seven', [{'status': 'odd'}], [{'size': 3}]):
