@@ -315,5 +315,10 @@ class TestRateLimits(FeaturesTestCase):
              'rate=1,method=DELETE'])
         self.assertEqual([{'rate': 3.0}, {'rate': 1.0, 'method': 'DELETE'}],
                          args.rate_limit)
+        args = cli.build_parser().parse_args(
+            ['run', '--rate-limit', 'rate=2,answer=202', '--', 'true'])
+        rules = cli._simulator(args).app.rate_limits.rules()
+        self.assertEqual([(2.0, 202)], [(r['rate'], r['answer'])
+                                        for r in rules])
         self.assertTrue(re.search('Common', ratelimit.refusal_body(
             202, 1)['error']['code']))
