@@ -42,6 +42,7 @@ from otcclient_detach.simulator import control
 from otcclient_detach.simulator import faults as faults_mod
 from otcclient_detach.simulator import identity
 from otcclient_detach.simulator import kms
+from otcclient_detach.simulator import ratelimit
 from otcclient_detach.simulator import snapshots
 from otcclient_detach.simulator import state as state_mod
 from otcclient_detach.simulator import storage
@@ -177,6 +178,8 @@ CONTROL_RULES = [
     admin('/_sim/requests', control.ControlAPI.on_sim_requests, GET + DELETE),
     admin('/_sim/faults',
           control.ControlAPI.on_sim_faults, GET + POST + DELETE),
+    admin('/_sim/rate_limits',
+          control.ControlAPI.on_sim_rate_limits, GET + POST + DELETE),
     admin('/_sim/state', control.ControlAPI.on_sim_state, GET),
     admin('/_sim/tokens', control.ControlAPI.on_sim_tokens, POST + DELETE),
     admin('/_sim/volumes/<ref>', control.ControlAPI.on_sim_volume, GET + POST),
@@ -211,17 +214,22 @@ class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
     """The WSGI callable.
 
     ``state``, ``faults`` and ``log`` are shared with the
-    :class:`~otcclient_detach.simulator.server.Simulator` that runs it.
+    :class:`~otcclient_detach.simulator.server.Simulator` that runs it;
+    ``rate_limits`` (ratelimit.py) starts from the scenario's.
     """
 
     def __init__(self, state, faults=None, log=None, stopping=None,
-                 ports=None, admin_token=None):
+                 ports=None, admin_token=None, rate_limits=None):
         self.state = state
         # The /_sim control API answers only to requests carrying it.
         self.admin_token = admin_token or secrets.token_urlsafe(24)
         if faults is None:
             faults = faults_mod.Faults(state.scenario['faults'])
         self.faults = faults
+        if rate_limits is None:
+            rate_limits = ratelimit.RateLimits(
+                state.scenario['rate_limits'], state.clock)
+        self.rate_limits = rate_limits
         self.log = log or faults_mod.RequestLog(state.clock)
         # Set on shutdown so injected latency ends at once.
         self.stopping = stopping or threading.Event()
@@ -244,6 +252,14 @@ class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
         request.service = environ.get(SERVICE_KEY, SERVICE_NAMES[0])
         if request.path.startswith('/_sim/'):
             return self._control(request)(environ, start_response)
+        limit = self.rate_limits.check(request.method, request.path,
+                                       request.service)
+        if limit is not None:
+            # Over the flow limit: refused before anything is done.
+            response = limit.response()
+            self._log(request, response.status_code, started,
+                      rate_limited=True)
+            return response(environ, start_response)
         rule = self.faults.take(request.method, request.path,
                                 request.service)
         response = None
@@ -280,10 +296,12 @@ class SimApp(identity.IdentityAPI, compute.ComputeAPI, storage.StorageAPI,
                 headers=headers))
         return None
 
-    def _log(self, request, status, started, dropped=False):
+    def _log(self, request, status, started, dropped=False,
+             rate_limited=False):
         self.log.add(request.method, request.path,
                      request.query_string.decode('latin-1'), status, dropped,
-                     service=request.service, started=started)
+                     service=request.service, started=started,
+                     rate_limited=rate_limited)
 
     # -- where each service is ---------------------------------------------
 

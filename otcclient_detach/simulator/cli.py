@@ -18,6 +18,7 @@ from otcclient_detach.simulator.clientenv import control_env
 from otcclient_detach.simulator import clouds_lock
 from otcclient_detach.simulator.clouds_lock import CloudsYamlLock
 from otcclient_detach.simulator import demo
+from otcclient_detach.simulator import ratelimit
 from otcclient_detach.simulator import server as server_mod
 
 SERVE_DESCRIPTION = """\
@@ -51,9 +52,20 @@ DEFAULT_CLOUDS_YAML = os.path.join('~', '.config', 'otc-detach-sim',
 
 
 def _simulator(args):
-    return server_mod.Simulator(scenario=args.scenario, port=args.port,
-                                host=args.host, tls=args.tls or None,
-                                compute_version=args.compute_version)
+    sim = server_mod.Simulator(scenario=args.scenario, port=args.port,
+                               host=args.host, tls=args.tls or None,
+                               compute_version=args.compute_version)
+    for spec in args.rate_limit:
+        sim.app.rate_limits.add(**spec)
+    return sim
+
+
+def _rate_limit(text):
+    """argparse type of --rate-limit: ratelimit.parse_spec's rule."""
+    try:
+        return ratelimit.parse_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc))
 
 
 def is_loopback(host):
@@ -261,6 +273,7 @@ def _add_serve(sub):
         description=SERVE_DESCRIPTION % {'cloud': CLOUD,
                                          'header': ADMIN_TOKEN_HEADER})
     _add_common(serve)
+    _add_rate_limits(serve)
     serve.add_argument('--host', default=None,
                        help='address to bind (default 127.0.0.1); an '
                             'address other machines can reach needs '
@@ -285,6 +298,14 @@ def _add_serve(sub):
                        help='volume_api_version in clouds.yaml (default 2,'
                             ' as OTC advises)')
     serve.set_defaults(func=cmd_serve)
+
+
+def _add_rate_limits(parser):
+    parser.add_argument('--rate-limit', metavar='SPEC', action='append',
+                        type=_rate_limit, default=[],
+                        help='flow control, e.g. rate=10,service=compute,'
+                             'method=DELETE,answer=202 (requests per '
+                             'second; answer 429 or 202); repeatable')
 
 
 def _add_shell(sub):
@@ -317,6 +338,7 @@ def build_parser():
         'removed), and %s and %s for the /_sim control API.'
         % (CLOUD, clientenv.URL_VAR, clientenv.ADMIN_TOKEN_VAR))
     _add_common(run)
+    _add_rate_limits(run)
     run.add_argument('--volume-api-version', default='2')
     _add_command(run)
     run.set_defaults(func=cmd_run, host='127.0.0.1', tls=False)

@@ -4,7 +4,7 @@ Not logged; it answers only to requests carrying the simulator's admin
 token in the ``X-Sim-Admin-Token`` header (403 otherwise); errors are
 ``{"error": message}`` (see ``SimApp._control``).  :class:`ControlAPI`
 is a mixin of :class:`~otcclient_detach.simulator.app.SimApp`; it uses
-``self.state``, ``self.faults`` and ``self.log``.
+``self.state``, ``self.faults``, ``self.rate_limits`` and ``self.log``.
 """
 
 import json
@@ -46,6 +46,15 @@ class ControlAPI:
                                  % ', '.join(sorted(unknown)))
             return json_response(self.faults.add(**spec).to_dict(), 201)
         return json_response(self.faults.rules())
+
+    def on_sim_rate_limits(self, request):
+        if request.method == 'DELETE':
+            self.rate_limits.clear()
+            return json_response(None, 204)
+        if request.method == 'POST':
+            rule = self.rate_limits.add(**control_body(request))
+            return json_response(rule.to_dict(), 201)
+        return json_response(self.rate_limits.rules())
 
     def on_sim_state(self, request):
         return json_response(self.state.dump())

@@ -137,12 +137,13 @@ class Server(Record):
     description: typing.Optional[str]
     hypervisor: str
     show_root_device_name: bool
+    kind: str = 'ecs'  # 'ecs' or 'bms' (bare metal)
+    tags: list = dataclasses.field(default_factory=list)
     # run-time fields, not in a scenario
     vm_state: str = ''
     power_state: int = 0
     updated: str = ''
     pending: typing.Optional[PowerOp] = None
-    tags: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass

@@ -67,6 +67,17 @@ VOLUME_TYPES = ('SATA', 'SAS', 'SSD', 'GPSSD', 'ESSD', 'co-p1', 'uh-l1')
 _FLAVOR_RE = re.compile(r'^[a-z][a-z0-9]*\.(medium|large|[0-9]*xlarge)'
                         r'\.([0-9]+)$')
 _FLAVOR_CPUS = {'medium': 1, 'large': 2, 'xlarge': 4}
+# BMS flavors: physical.<family>.<size> (BMS API reference examples:
+# physical.o2.medium, physical.s2.medium); the example's CPU and RAM.
+_BMS_FLAVOR_RE = re.compile(r'^physical\.[a-z0-9]+\.'
+                            r'(medium|large|[0-9]*xlarge)$')
+BMS_FLAVOR_SPECS = (32, 193047)
+DEFAULT_BMS_FLAVOR = 'physical.o2.medium'
+# What a server's ``kind`` may be: an ECS or a bare metal server.
+SERVER_KINDS = ('ecs', 'bms')
+# The BMS marker: metadata ``metering.resourcetype`` and the tag (BMS
+# API reference, "Querying Details About a BMS", Table 10 and example).
+BMS_RESOURCE_TYPE = '__type_baremetal'
 _DEFAULT_CREATED = '2024-01-15T08:00:00Z'
 
 
@@ -184,7 +195,8 @@ def normalise(raw):
     _keys(raw, 'scenario', (
         'project', 'region', 'availability_zone', 'users',
         'compute_version', 'timings', 'flavors', 'images', 'servers',
-        'volumes', 'description', 'kms', 'page_size', 'faults'))
+        'volumes', 'description', 'kms', 'page_size', 'faults',
+        'rate_limits'))
     out = {'description': raw.get('description') or ''}
     out['region'] = _str(raw.get('region', 'eu-de'), 'region')
     out['availability_zone'] = _str(
@@ -201,6 +213,7 @@ def normalise(raw):
     out['page_size'] = _page_size(raw.get('page_size'))
     out['kms'] = _kms(raw.get('kms'))
     out['faults'] = _faults(raw.get('faults'))
+    out['rate_limits'] = _rate_limits(raw.get('rate_limits'))
     out['images'] = _images(raw.get('images'))
     out['flavors'] = _flavors(raw.get('flavors'))
     out['servers'] = _servers(raw.get('servers'), out)
@@ -209,8 +222,8 @@ def normalise(raw):
 
 
 #: The records a scenario starts with (see :func:`build`).
-Built = collections.namedtuple('Built',
-                               'users project images keys servers volumes')
+Built = collections.namedtuple(
+    'Built', 'users project images keys servers volumes snapshots')
 
 
 def build(sc):
@@ -227,7 +240,13 @@ def build(sc):
         images=[records.Image.from_scenario(i) for i in sc['images']],
         keys=[records.Key.from_scenario(k) for k in sc['kms']['keys']],
         servers=servers,
-        volumes=[records.Volume.from_scenario(v) for v in sc['volumes']])
+        volumes=[records.Volume.from_scenario(
+            {k: v for k, v in vol.items() if k != 'snapshots'})
+            for vol in sc['volumes']],
+        snapshots=[records.Snapshot(
+            volume_id=vol['id'], size=vol['size'], updated_at=None,
+            metadata={}, fails=False, due=0.0, **snap)
+            for vol in sc['volumes'] for snap in vol['snapshots']])
 
 
 def _page_size(raw):
@@ -292,7 +311,22 @@ def _faults(raw):
         where = 'faults[%d]' % i
         _keys(spec, where, faults_mod.FAULT_KEYS)
         try:
-            faults_mod.FaultRule(**spec)
+            faults_mod.FaultRule(**faults_mod.apply_preset(spec))
+        except (TypeError, ValueError) as exc:
+            raise ScenarioError('%s: %s' % (where, exc))
+        out.append(dict(spec))
+    return out
+
+
+def _rate_limits(raw):
+    """Flow-control rules (checked by ratelimit.RateLimit)."""
+    from otcclient_detach.simulator import ratelimit
+    out = []
+    for i, spec in enumerate(_list(raw, 'rate_limits')):
+        where = 'rate_limits[%d]' % i
+        _keys(spec, where, ratelimit.RATE_LIMIT_KEYS, required=('rate',))
+        try:
+            ratelimit.RateLimit(**spec)
         except (TypeError, ValueError) as exc:
             raise ScenarioError('%s: %s' % (where, exc))
         out.append(dict(spec))
@@ -408,6 +442,8 @@ def _images(raw):
 
 def flavor_specs(name):
     """Return (vcpus, ram MiB) for an OTC flavor name, or None."""
+    if _BMS_FLAVOR_RE.match(name):
+        return BMS_FLAVOR_SPECS
     match = _FLAVOR_RE.match(name)
     if not match:
         return None
@@ -440,6 +476,64 @@ def _image_by_name(out, name, where):
     raise ScenarioError('%s: unknown image %r' % (where, name))
 
 
+def _server_flavor(srv, out, where, kind):
+    """The server's flavor, added to the flavor list; BMSs: physical.*."""
+    default = DEFAULT_BMS_FLAVOR if kind == 'bms' else 's3.medium.2'
+    flavor = srv.get('flavor', default)
+    if flavor_specs(str(flavor)) is None:
+        raise ScenarioError('%s.flavor: %r is not an OTC flavor name'
+                            % (where, flavor))
+    if (kind == 'bms') != bool(_BMS_FLAVOR_RE.match(flavor)):
+        raise ScenarioError('%s.flavor: %r: BMSs, and only BMSs, have '
+                            'physical.* flavors' % (where, flavor))
+    if flavor not in out['flavors']:
+        out['flavors'].append(flavor)
+    return flavor
+
+
+def _server_metadata(srv, out, where, kind, flavor):
+    """Metadata as ECS shows it: the image's facts, a BMS's markers."""
+    metadata = {}
+    image = None
+    if srv.get('image'):
+        image = _image_by_name(out, srv['image'], where + '.image')
+        props = image['properties']
+        metadata.update({
+            'os_type': props.get('__os_type', 'Linux'),
+            'image_name': image['name'],
+            'metering.image_id': image['id'],
+            'metering.imagetype': props.get('__imagetype', 'gold'),
+            'os_bit': props.get('__os_bit', '64')})
+    if kind == 'bms':
+        # BMS API reference, "Querying Details About a BMS", Table 10
+        metadata.update({
+            'metering.resourcetype': BMS_RESOURCE_TYPE,
+            'metering.resourcespeccode': '%s.%s' % (
+                flavor, metadata.get('os_type', 'Linux').lower()),
+            '__bms_support_evs': 'true'})
+    metadata.update(_str_map(srv.get('metadata'), where + '.metadata'))
+    return metadata, image
+
+
+def _root_device(srv, where, kind, hypervisor):
+    # Xen ECSs show their system disk as /dev/sda in the API, and so do
+    # BMSs ("A disk attached to /dev/sda functions as the system disk").
+    default = ('/dev/sda' if kind == 'bms' or hypervisor == 'xen'
+               else '/dev/vda')
+    root = srv.get('root_device_name', default)
+    if root is not None and not str(root).startswith('/dev/'):
+        raise ScenarioError('%s.root_device_name: %r does not start with'
+                            ' /dev/' % (where, root))
+    return root
+
+
+def _choice(value, where, allowed):
+    if value not in allowed:
+        raise ScenarioError('%s: %r is not one of %s' % (
+            where, value, ', '.join(allowed)))
+    return value
+
+
 def _servers(raw, out):
     servers, seen = [], {}
     for i, srv in enumerate(_list(raw, 'servers')):
@@ -448,53 +542,28 @@ def _servers(raw, out):
             'name', 'id', 'status', 'task_state', 'keep_task_state',
             'locked', 'root_device_name', 'metadata', 'image', 'flavor',
             'availability_zone', 'created', 'key_name', 'description',
-            'hypervisor', 'show_root_device_name'),
+            'hypervisor', 'show_root_device_name', 'kind'),
             required=('name',))
         name = _str(srv['name'], where + '.name')
-        status = srv.get('status', 'ACTIVE')
-        if status not in SERVER_STATES:
-            raise ScenarioError('%s.status: %r is not one of %s' % (
-                where, status, ', '.join(SERVER_STATES)))
-        flavor = srv.get('flavor', 's3.medium.2')
-        if flavor not in out['flavors']:
-            if flavor_specs(str(flavor)) is None:
-                raise ScenarioError('%s.flavor: %r is not an OTC flavor name'
-                                    % (where, flavor))
-            out['flavors'].append(flavor)
-        metadata = {}
-        image = None
-        if srv.get('image'):
-            image = _image_by_name(out, srv['image'], where + '.image')
-            props = image['properties']
-            metadata.update({
-                'os_type': props.get('__os_type', 'Linux'),
-                'image_name': image['name'],
-                'metering.image_id': image['id'],
-                'metering.imagetype': props.get('__imagetype', 'gold'),
-                'os_bit': props.get('__os_bit', '64')})
-        metadata.update(_str_map(srv.get('metadata'), where + '.metadata'))
-        hypervisor = srv.get('hypervisor', 'kvm')
-        if hypervisor not in HYPERVISORS:
-            raise ScenarioError('%s.hypervisor: %r is not one of %s' % (
-                where, hypervisor, ', '.join(HYPERVISORS)))
-        # Xen ECSs show their system disk as /dev/sda in the API.
-        root = srv.get('root_device_name',
-                       '/dev/sda' if hypervisor == 'xen' else '/dev/vda')
-        if root is not None and not str(root).startswith('/dev/'):
-            raise ScenarioError('%s.root_device_name: %r does not start with'
-                                ' /dev/' % (where, root))
-        task_state = _str(srv.get('task_state'), where + '.task_state',
-                          allow_none=True)
+        status = _choice(srv.get('status', 'ACTIVE'), where + '.status',
+                         SERVER_STATES)
+        kind = _choice(srv.get('kind', 'ecs'), where + '.kind',
+                       SERVER_KINDS)
+        flavor = _server_flavor(srv, out, where, kind)
+        metadata, image = _server_metadata(srv, out, where, kind, flavor)
+        hypervisor = _choice(srv.get('hypervisor', 'kvm'),
+                             where + '.hypervisor', HYPERVISORS)
         servers.append({
             'name': name,
             'id': srv.get('id') or ids.sim_id(
                 'server', name, _occurrence(seen, 'server', name)),
             'status': status,
-            'task_state': task_state,
+            'task_state': _str(srv.get('task_state'), where + '.task_state',
+                               allow_none=True),
             'keep_task_state': _bool(srv.get('keep_task_state', False),
                                      where + '.keep_task_state'),
             'locked': _bool(srv.get('locked', False), where + '.locked'),
-            'root_device_name': root,
+            'root_device_name': _root_device(srv, where, kind, hypervisor),
             'metadata': metadata,
             'image_id': image['id'] if image else None,
             'flavor': flavor,
@@ -506,7 +575,10 @@ def _servers(raw, out):
             'hypervisor': hypervisor,
             'show_root_device_name': _bool(
                 srv.get('show_root_device_name', True),
-                where + '.show_root_device_name')})
+                where + '.show_root_device_name'),
+            'kind': kind,
+            # BMSs carry the tag OTC advises (BMS API reference)
+            'tags': [BMS_RESOURCE_TYPE] if kind == 'bms' else []})
     _unique_ids(servers, 'servers')
     return servers
 
@@ -530,9 +602,24 @@ def _server_ref(out, ref, where):
     return matches[0]
 
 
-def _volume_metadata(vol, out, where):
-    """The metadata, with EVS's encryption keys for ``encryption_key``."""
+def _scsi(vol, out, where, attachments):
+    """Whether a disk is SCSI (a BMS's are: "BMS supports only SCSI")."""
+    on_bms = any(_server_ref(out, a['server_id'], where)['kind'] == 'bms'
+                 for a in attachments)
+    scsi = _bool(vol.get('scsi', on_bms), where + '.scsi')
+    if on_bms and not scsi:
+        raise ScenarioError('%s.scsi: a BMS takes SCSI disks only' % where)
+    return scsi
+
+
+def _volume_metadata(vol, out, where, scsi):
+    """The metadata, with EVS's keys for ``encryption_key`` and ``scsi``.
+
+    ``hw:passthrough`` "true" is a SCSI disk (EVS API reference).
+    """
     metadata = _str_map(vol.get('metadata'), where + '.metadata')
+    if scsi:
+        metadata['hw:passthrough'] = 'true'
     ref = vol.get('encryption_key')
     if ref is not None:
         found = [k for k in out['kms']['keys'] if ref in (k['alias'],
@@ -545,6 +632,36 @@ def _volume_metadata(vol, out, where):
     return metadata
 
 
+SNAPSHOT_STATUSES = ('available', 'creating', 'error', 'deleting',
+                     'error_deleting')
+
+
+def _volume_snapshots(vol, where, vid):
+    """Snapshots a disk starts with: a count, or a list of them."""
+    raw = vol.get('snapshots')
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if raw < 0:
+            raise ScenarioError('%s.snapshots: expected a count >= 0 or a '
+                                'list, got %r' % (where, raw))
+        raw = [{} for _ in range(raw)]
+    snaps = []
+    for j, snap in enumerate(_list(raw, where + '.snapshots')):
+        swhere = '%s.snapshots[%d]' % (where, j)
+        _keys(snap, swhere, ('name', 'id', 'status', 'description',
+                             'created_at'))
+        name = _str(snap.get('name', '%s-snap-%d' % (vol['name'], j + 1)),
+                    swhere + '.name')
+        snaps.append({
+            'id': snap.get('id') or ids.sim_id('snapshot',
+                                               '%s#%d' % (vid, j + 1)),
+            'name': name,
+            'status': _choice(snap.get('status', 'available'),
+                              swhere + '.status', SNAPSHOT_STATUSES),
+            'description': snap.get('description'),
+            'created_at': snap.get('created_at', _DEFAULT_CREATED)})
+    return snaps
+
+
 def _volumes(raw, out):
     volumes, seen, devices = [], {}, {}
     for i, vol in enumerate(_list(raw, 'volumes')):
@@ -553,7 +670,8 @@ def _volumes(raw, out):
             'name', 'id', 'size', 'bootable', 'multiattach', 'metadata',
             'volume_image_metadata', 'image', 'guest_refuses', 'status',
             'volume_type', 'availability_zone', 'description', 'created_at',
-            'attachments', 'encryption_key', 'snapshot_fails'),
+            'attachments', 'encryption_key', 'snapshot_fails', 'scsi',
+            'snapshots'),
             required=('name',))
         name = _str(vol['name'], where + '.name')
         vid = vol.get('id') or ids.sim_id(
@@ -631,7 +749,9 @@ def _volumes(raw, out):
                                 where + '.size')),
             'bootable': _bool(bootable, where + '.bootable'),
             'multiattach': multiattach,
-            'metadata': _volume_metadata(vol, out, where),
+            'metadata': _volume_metadata(
+                vol, out, where, _scsi(vol, out, where, attachments)),
+            'snapshots': _volume_snapshots(vol, where, vid),
             'snapshot_fails': _bool(vol.get('snapshot_fails', False),
                                     where + '.snapshot_fails'),
             'volume_image_metadata': vim,

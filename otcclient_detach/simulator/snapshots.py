@@ -74,6 +74,10 @@ class SnapshotAPI:
             if request.args.get(key):
                 snaps = [s for s in snaps
                          if s[key] == request.args[key]]
+        # cinder pages by marker and answers 404 for an unknown one
+        snaps = paging.after_marker(request, snaps, HTTPError(
+            404, 'Marker %s could not be found.'
+            % request.args.get('marker')))
         snaps, links = paging.page(request, snaps, 'snapshots',
                                    self.state.page_size['volumes'])
         # OTC's examples show snapshots_links, null on the last page

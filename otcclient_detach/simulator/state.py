@@ -35,6 +35,9 @@ VOLUME_PATCHABLE = ('name', 'status', 'guest_refuses', 'multiattach',
                     'bootable', 'size', 'metadata', 'volume_image_metadata',
                     'description', 'snapshot_fails')
 KEY_PATCHABLE = ('state', 'description')
+# "You can manually create a maximum of seven snapshots for a disk"
+# (EVS user guide, "Creating an EVS Snapshot").
+MAX_MANUAL_SNAPSHOTS = 7
 # OTC's error text for os-start without a system disk (ECS error codes).
 NO_SYSTEM_DISK = ('No system disk found. Attach the system disk to the ECS '
                   'and try again.')
@@ -122,10 +125,12 @@ class State:
         self.keys = {key.id: key for key in built.keys}
         self.jobs = {}
         self.tokens = {}
-        self.snapshots = {}
+        self.snapshots = {snap.id: snap for snap in built.snapshots}
         self.page_size = dict(sc['page_size'])
         self.kms_in_catalog = sc['kms']['in_catalog']
         now = self.clock()
+        for snap in self.snapshots.values():
+            snap.due = now + self.timings['snapshot_seconds']
         for srv in self.servers.values():
             if srv.task_state:
                 srv.pending = self._power_op(srv.task_state, now)
@@ -287,10 +292,7 @@ class State:
             raise SimError(400, 'badRequest',
                            "Can't detach root device volume", 'Ecs.0100')
         self._check_actionable(srv, 'detach_volume')
-        if any(d.server_id == server_id for d in vol.detaches):
-            raise SimError(400, 'badRequest', 'Invalid volume: Volume '
-                           'status must be in-use to detach, it is '
-                           'detaching.', 'Ecs.0100')
+        self._check_detachable_disk(vol, server_id)
         now = self.clock()
         job_id = None
         if native:
@@ -300,6 +302,23 @@ class State:
             server_id=server_id, job_id=job_id, force=force,
             due=now + self.timings['detach_seconds']))
         return job_id
+
+    def _check_detachable_disk(self, vol, server_id):
+        """Refuse a disk that is not in-use (EVS user guide, Disk Status).
+
+        error_detaching is EVS.2021 in EVS's error codes.
+        """
+        if any(d.server_id == server_id for d in vol.detaches):
+            status = 'detaching'
+        else:
+            status = vol.status or 'in-use'  # a forced status, if any
+        if status == 'error_detaching':
+            raise SimError(500, 'computeFault', 'volume is error_detaching!',
+                           'EVS.2021')
+        if status != 'in-use':
+            raise SimError(400, 'badRequest', 'Invalid volume: Volume '
+                           'status must be in-use to detach, it is %s.'
+                           % status, 'Ecs.0100')
 
     def _check_actionable(self, srv, action, statuses=None):
         """Nova's check_instance_lock, then check_instance_state."""
@@ -386,6 +405,12 @@ class State:
             raise SimError(400, 'badRequest', 'Invalid volume: Volume '
                            '%s status must be available, but current '
                            'status is: %s.' % (vol.id, status))
+        taken = sum(1 for s in self.snapshots.values()
+                    if s.volume_id == vol.id)
+        if taken >= MAX_MANUAL_SNAPSHOTS:
+            # OTC documents the limit, not its error: cinder's answer.
+            raise SimError(413, 'overLimit', 'Maximum number of snapshots '
+                           'allowed (%d) exceeded' % MAX_MANUAL_SNAPSHOTS)
         now = self.clock()
         snap = records.Snapshot(
             id=str(uuid.uuid4()), volume_id=vol.id, name=name,
