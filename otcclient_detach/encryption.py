@@ -46,9 +46,10 @@ def describe_key(kms, key_id):
         if e.code == KEY_NOT_FOUND:
             return model.KeyInfo(key_id, unknown=True)
         hint = '. Hint: %s' % e.hint if e.hint else ''
+        code = ' (%s)' % e.code if e.code else ''
         return model.KeyInfo(key_id, problem=errors.what_happened(
-            e, 'the KMS request (describe-key)') + ': %s%s' % (
-                e.message.rstrip('.'), hint))
+            e, 'the KMS request (describe-key)') + ': %s%s%s' % (
+                e.message.rstrip('.'), code, hint))
     except errors.CONNECTION_ERRORS as e:
         return model.KeyInfo(key_id, problem=errors.what_happened(
             e, 'the KMS request (describe-key)'))

@@ -102,10 +102,14 @@ def _server_from(body):
 def bms_marker(body, flavor):
     """Why a nova server document is a bare metal server, or None.
 
-    OTC's BMS flavors are named ``physical.*`` (BMS user guide,
-    "Instance Families"); nova reports the flavor's name as
-    ``flavor.original_name`` from microversion 2.47, its ID before.
+    BMS API reference, "Querying Details About a BMS": the metadata
+    ``metering.resourcetype`` is ``__type_baremetal``; and its flavors
+    are named ``physical.*``, which nova reports as
+    ``flavor.original_name`` from microversion 2.47, as its ID before.
     """
+    metadata = _object(body.get('metadata'))
+    if metadata.get('metering.resourcetype') == '__type_baremetal':
+        return 'metadata metering.resourcetype __type_baremetal'
     for key in ('original_name', 'id'):
         name = _text(flavor.get(key))
         if name and name.lower().startswith('physical.'):
@@ -371,13 +375,13 @@ class Reads(object):
         return None
 
     def snapshot_count(self, volume_id):
-        """How many snapshots the disk has (EVS keeps at most seven)."""
-        body = cloud.get_json(self.block_storage, '/snapshots',
-                              params={'volume_id': volume_id})
-        listed = body.get('snapshots')
-        if not isinstance(listed, list):
-            raise errors.BrokenAnswer(200, 'The answer to GET /snapshots has '
-                                      'no list of snapshots')
+        """How many snapshots the disk has (EVS allows seven manual ones).
+
+        Every page of the list filtered by ``volume_id``; a snapshot of
+        another disk (a cloud that ignores the filter) is not counted.
+        """
+        listed = self._listing(self.block_storage, '/snapshots', 'snapshots',
+                               {'volume_id': volume_id})
         return len([s for s in listed if isinstance(s, dict) and
                     s.get('volume_id', volume_id) == volume_id])
 

@@ -240,6 +240,9 @@ class Teller(object):
                 getattr(entry.said, 'args', [''])[0] or entry.said)
         elif said in ('no answer', 'in flight'):
             words = errors.what_happened(entry.said, 'the DELETE')
+            if getattr(entry.said, 'code', None):
+                # A code OTC documents: its meaning and way out too.
+                words += ' (%s)' % entry.said
         else:
             words = 'the cloud refused: %s' % entry.said
         now = detail.get('server_now')
