@@ -174,34 +174,36 @@ class Runner(object):
         """Send every DETACH; return the accepted entries.
 
         A write the cloud's flow control turned away is sent again after
-        its delay, fewer at a time, within --timeout, with its facts
-        checked again first when they are no longer fresh.
+        a pause, within --timeout, with its facts checked again first
+        when they are no longer fresh.  Once the cloud pushed back, the
+        writes go out paced: a round at most as large as the cloud took
+        in the last one (growing while it takes them all), a pause
+        between rounds.
         """
         entries = {v.id: self.record.add(Kind.DETACH, v) for v in volumes}
-        pending, budget = list(volumes), len(volumes)
-        deadline = self.clock() + self.options.timeout
-        delay = FLOW_DELAY
+        pacing = _Pacing(len(volumes), self.clock() + self.options.timeout,
+                         self.clock)
+        pending = list(volumes)
         while pending:
-            round_, pending = pending[:budget], pending[budget:]
+            round_, pending = pending[:pacing.budget], \
+                pending[pacing.budget:]
             round_ = self._still_allowed(round_)
             sent = side_by_side.run(
                 [functools.partial(self._send, entries[v.id], v)
                  for v in round_], limit=MAX_PARALLEL)
             again = [v for v, s in zip(round_, sent) if s]
-            if not again:
-                budget *= 2
-                continue
-            budget = max(1, len(round_) - len(again))
-            pause = self._flow_pause(entries[again[0].id], delay)
-            delay = min(delay * 2, MAX_FLOW_DELAY)
-            if self.clock() + pause > deadline:
-                for v in again:
-                    self.record.listener(entries[v.id])
-                break
-            for v in again:
-                entries[v.id].detail['resent'] = True
-            self.sleep(pause)
             pending = again + pending
+            if not pending:
+                break
+            pause = pacing.after(len(round_), len(again), self._flow_pause(
+                entries[again[0].id] if again else None))
+            if pause is None:  # --timeout reached: tell what is left
+                for volume in pending:
+                    entry = entries[volume.id]
+                    self.record.update(entry, entry.state,
+                                       why='flow control')
+                break
+            self.sleep(pause)
         return [e for e in entries.values()
                 if e.state in (State.ACCEPTED, State.CONFIRMED)]
 
@@ -220,10 +222,11 @@ class Runner(object):
         self._not_sent([v for v in volumes if v.id in refused], refused)
         return [v for v in volumes if v.id not in refused]
 
-    def _flow_pause(self, entry, delay):
-        wanted = getattr(entry.said, 'wait_hint', None)
+    def _flow_pause(self, entry):
+        """The pause the cloud asked for (Retry-After, capped), or None."""
+        wanted = getattr(entry.said, 'wait_hint', None) if entry else None
         if wanted is None:
-            return delay
+            return None
         return min(max(wanted, 0.0), MAX_FLOW_DELAY)
 
     def native(self):
@@ -262,3 +265,32 @@ class Runner(object):
 
     def _wait(self, accepted):
         following.follow(self, accepted)
+
+
+class _Pacing(object):
+    """How many writes the next round sends, and the pause before it."""
+
+    def __init__(self, total, deadline, clock):
+        self.clock = clock
+        self.budget = total
+        self.deadline = deadline
+        self.delay = FLOW_DELAY
+        self.paced = False
+
+    def after(self, sent, turned_away, asked):
+        """The pause before the next round, or None past the deadline.
+
+        ``asked`` is the pause the cloud asked for, if any.
+        """
+        taken = sent - turned_away
+        if turned_away:
+            self.paced = True
+            self.budget = max(1, taken)
+            self.delay = FLOW_DELAY if taken else min(self.delay * 2,
+                                                      MAX_FLOW_DELAY)
+        elif self.paced:
+            self.budget += max(1, self.budget // 2)
+        else:
+            return 0.0
+        pause = self.delay if asked is None else asked
+        return pause if self.clock() + pause <= self.deadline else None

@@ -271,13 +271,61 @@ def wait_lag(detach_seconds, latency, tmpdir):
     if r.exits != [0]:
         raise SystemExit('--wait failed: exit %s' % r.exits)
     delete = [q for q in requests if q['method'] == 'DELETE'][0]
-    # A look at the server is one read of its attachment list.
+    # A look at the server is one read of EVS's disk list of it.
     looks = sorted(q['started'] for q in requests
                    if q['started'] > delete['finished'] and
                    q['method'] == 'GET' and
-                   q['path'].endswith('/os-volume_attachments'))
+                   q['path'].endswith('/cloudvolumes/detail'))
     closest = min((b - a for a, b in zip(looks, looks[1:])), default=None)
     return ended - delete['finished'] - detach_seconds, len(looks), closest
+
+
+#: OTC's flow control in the batch measurement: DELETEs per second.
+FLOW_RATE = 10
+
+
+def flow_scenario(count):
+    """A stopped ECS ``many`` with ``count`` data disks d01, d02, ..."""
+    letters = 'bcdefghijklmnopqrstuvwxyz'
+    devices = ['/dev/vd%s' % a for a in letters] + [
+        '/dev/vd%s%s' % (a, b) for a in letters for b in letters]
+    import yaml
+    with open(sim_scenario.DEFAULT_SCENARIO, encoding='utf-8') as fh:
+        raw = yaml.safe_load(fh)
+    raw['servers'].append({'name': 'many', 'status': 'SHUTOFF',
+                           'root_device_name': '/dev/vda',
+                           'image': 'Standard_Debian_10_latest'})
+    raw['volumes'] += [{'name': 'd%02d' % n, 'attachments': [
+        {'server': 'many', 'device': devices[n - 1]}]}
+        for n in range(1, count + 1)]
+    return raw
+
+
+def flow_batch(count, rate, tmpdir, parallel=8):
+    """A batch of ``count`` disks against ``rate`` DELETEs per second.
+
+    The plugin in one call; stock as a user would script it, one
+    ``server remove volume`` per disk, ``parallel`` at a time (xargs -P).
+    Returns, for each: (wall s, disks detached, DELETEs turned away).
+    """
+    names = ['d%02d' % n for n in range(1, count + 1)]
+    results = []
+    for kind in ('ours', 'stock'):
+        with Run(tmpdir, '3', 0.0, flow_scenario(count)) as r:
+            r.sim.app.rate_limits.add(rate=rate, service='compute',
+                                      method='DELETE', answer=429)
+            start = time.perf_counter()
+            if kind == 'ours':
+                ours('many', *names)(r)
+            else:
+                with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
+                    list(pool.map(lambda n: r.openstack(
+                        'server', 'remove', 'volume', 'many', n), names))
+            took = time.perf_counter() - start
+            deletes = [q for q in r.sim.requests if q['method'] == 'DELETE']
+            turned = sum(1 for q in deletes if q.get('rate_limited'))
+            results.append((took, len(deletes) - turned, turned))
+    return results
 
 
 def print_rows(head, rows):
@@ -426,9 +474,11 @@ def main(argv=None):
         sys.stderr.write('no openstack CLI found\n')
         return 2
     runs, lags, detach_seconds = args.runs, (2, 4, 6, 8, 10), DETACH_SECONDS
+    flow_count = 60
     if args.smoke:
         # Every measurement once, with the cloud's work cut short.
         runs, latencies, lags, detach_seconds = 1, [0.0], (0.5,), 0.5
+        flow_count = 12
 
     started = time.perf_counter()
     batch_latency = latencies[-1]
@@ -439,13 +489,14 @@ def main(argv=None):
                               detach_seconds),
             lambda: [wait_lag(seconds, batch_latency, tmpdir)
                      for seconds in lags],
-            functools.partial(import_cost, runs, True)]
+            functools.partial(import_cost, runs, True),
+            functools.partial(flow_batch, flow_count, FLOW_RATE, tmpdir)]
         # One after another when measuring; a smoke run only has to work,
         # so its parts (each with its own simulators) run side by side.
         with concurrent.futures.ThreadPoolExecutor(
                 len(parts) if args.smoke else 1) as pool:
             futures = [pool.submit(part) for part in parts]
-        rows, (one, six), lag, (ms_cli, shell_ms, new_cli) = [
+        rows, (one, six), lag, (ms_cli, shell_ms, new_cli), flow = [
             future.result() for future in futures]
         if args.cases:
             table, results = measure(runs, tmpdir)
@@ -484,6 +535,14 @@ def main(argv=None):
     print('Import cost of otcclient_detach.command after what the CLI has '
           'loaded: %.2f ms (openstackclient.shell itself %.0f ms); new '
           'modules: %s' % (ms_cli, shell_ms, ', '.join(new_cli)))
+    (ours_s, ours_ok, ours_away), (stock_s, stock_ok, stock_away) = flow
+    print('Flow control, %d disks of a stopped ECS, the cloud taking %d '
+          'DELETEs a second (429 beyond; the rate allows %.1f s): plugin in '
+          'one call %.2f s, %d detached, %d DELETEs turned away and sent '
+          'again; stock, one "server remove volume" per disk, 8 at a time '
+          '(xargs -P 8) %.2f s, %d detached, %d turned away' % (
+              flow_count, FLOW_RATE, flow_count / float(FLOW_RATE), ours_s,
+              ours_ok, ours_away, stock_s, stock_ok, stock_away))
     if args.cases:
         print()
         print_table(table, results)

@@ -161,3 +161,57 @@ class OnlySystemDiskTest(base.SimulatorTestCase):
         self.assertEqual(1, result.returncode, result)
         self.assertIn('no data disk to detach', result.stderr)
         self.assertEqual([], self.deletes())
+
+
+def many_disks(count):
+    """A stopped ECS with ``count`` data disks (names d01, d02, ...)."""
+    letters = 'bcdefghijklmnopqrstuvwxyz'
+    devices = ['/dev/vd%s' % a for a in letters] + [
+        '/dev/vd%s%s' % (a, b) for a in letters for b in letters]
+    return test_hardening.scenario(
+        servers=[test_hardening.stopped('many')],
+        volumes=[test_hardening.data_disk('d%02d' % n, 'many',
+                                          devices[n - 1])
+                 for n in range(1, count + 1)],
+        detach_seconds=1.0)
+
+
+class FlowControlBatchTest(base.SimulatorTestCase):
+    """A batch under OTC's flow control ends with every disk detached."""
+
+    COUNT = 30
+    scenario = many_disks(COUNT)
+
+    def batch(self, answer):
+        self.sim.app.rate_limits.add(rate=10, service='compute',
+                                     method='DELETE', answer=answer)
+        names = ['d%02d' % n for n in range(1, self.COUNT + 1)]
+        return self.detach('--wait', '-f', 'value', '-c', 'Outcome', 'many',
+                           *names)
+
+    def check(self, result):
+        self.assertEqual(0, result.returncode, result)
+        self.assertEqual(['detached'] * self.COUNT,
+                         result.stdout.splitlines(), result)
+        accepted = [r for r in self.deletes() if not r.get('rate_limited')]
+        self.assertEqual(self.COUNT, len(accepted), result)
+        # Paced after the first push back: far fewer turned away than a
+        # resend of everything every round would be.
+        turned_away = [r for r in self.deletes() if r.get('rate_limited')]
+        self.assertLess(len(turned_away), 2 * self.COUNT, result)
+        self.assertNotIn('failed', result.stderr)
+
+    def test_429(self):
+        self.check(self.batch(429))
+
+    def test_common_0024_in_a_202(self):
+        self.check(self.batch(202))
+
+    def test_the_wait_reads_once_a_look(self):
+        result = self.batch(429)
+        self.check(result)
+        looks = [r for r in self.requests('GET')
+                 if r['started'] > self.deletes()[-1]['finished']]
+        self.assertEqual(
+            {'/v2/%s/cloudvolumes/detail' % self.sim.project_id},
+            {r['path'] for r in looks}, looks)
