@@ -48,15 +48,21 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 from keystoneauth1 import exceptions as ks_exceptions
+import fixtures
 from openstackclient.tests.unit import utils
 from osc_lib import exceptions
+import testtools
 from tests.unit import fakes
 
 from otcclient_detach import cloud
 from otcclient_detach import command
 from otcclient_detach import encryption
 from otcclient_detach import errors
+from otcclient_detach import facts
+from otcclient_detach import plan as plans
+from otcclient_detach import process
 from otcclient_detach import wait
+from otcclient_detach import workflow
 
 REAL_POLLER = wait.Poller
 
@@ -622,3 +628,235 @@ class TestFailureKinds(SafetyTestCase):
     def test_an_answer_is_never_in_flight(self):
         # Real connection failures: tests/unit/test_errors.py.
         self.assertFalse(errors.may_still_happen(errors.CloudError(503, 'x')))
+
+
+# -- a state change between the check and the write --------------------------
+
+#: Writes the fake cloud saw sent on facts older than plan.FRESH_FOR
+#: without a second look (the server and the volume read again by ID):
+#: must stay 0.
+STALE_WRITES = collections.Counter()
+#: What may change while the snapshot is made (the check is then minutes
+#: old): another admin starts or stops the ECS, locks it, starts a task,
+#: or the disk starts a detach of its own.
+CHANGES = ('started', 'stopped', 'locked', 'task', 'detaching')
+#: How long the snapshot takes, in seconds: always past plan.FRESH_FOR.
+SNAPSHOT_SECONDS = (plans.FRESH_FOR + 1, 30.0, 300.0)
+
+Late = collections.namedtuple(
+    'Late', 'status system stop_server force changes seconds')
+
+late_cases = st.builds(
+    Late, status=st.sampled_from(('ACTIVE', 'SHUTOFF')),
+    system=st.booleans(), stop_server=st.booleans(), force=st.booleans(),
+    changes=st.lists(st.sampled_from(CHANGES), max_size=2, unique=True),
+    seconds=st.sampled_from(SNAPSHOT_SECONDS))
+
+
+def changed(case):
+    """(status, task, locked, disk status) once the changes are made."""
+    status, task, locked, disk = case.status, None, False, 'in-use'
+    for change in case.changes:
+        if change in ('started', 'stopped'):
+            status = 'ACTIVE' if change == 'started' else 'SHUTOFF'
+        elif change == 'locked':
+            locked = True
+        elif change == 'task':
+            task = 'rebooting'
+        else:
+            disk = 'detaching'
+    return status, task, locked, disk
+
+
+def holds(case, status, task, locked, disk, running):
+    """Whether OTC's rules allow a write in this state."""
+    forceable = [status in ('ACTIVE', 'SHUTOFF'), not task, not locked]
+    # A detaching disk, and a running ECS's system disk named by
+    # root_device_name: not even --force.
+    hard = [disk == 'in-use', not (running and case.system)]
+    return all(hard) and (case.force or all(forceable))
+
+
+def late_expected(case):
+    """(os-stop sent?, DELETE sent?) by the rules at each write's time.
+
+    The check at the start passes (a Linux ECS on OTC's list, a VBD disk,
+    no lock, no task); the changes happen while the snapshot is made, so
+    every later write is judged on the state it meets.
+    """
+    if case.system and case.status == 'ACTIVE' and not case.stop_server:
+        return False, False  # refused at the check already
+    status, task, locked, disk = changed(case)
+    if case.stop_server and case.status == 'ACTIVE':
+        # os-stop is judged on the ECS as it will be: stopped.
+        if not holds(case, status, task, locked, disk, running=False):
+            return False, False
+        stop = status != 'SHUTOFF'  # stopped meanwhile: nothing to stop
+        return stop, True
+    return False, holds(case, status, task, locked, disk,
+                        running=status == 'ACTIVE')
+
+
+class LateCloud(object):
+    """A FakeCloud that makes snapshots and times each write's facts.
+
+    Times are the fake clock's: a write is stale when the server or the
+    volume was last read by ID more than plan.FRESH_FOR before it.
+    """
+
+    def __init__(self, case, clock):
+        self.case, self.clock = case, clock
+        self.cloud = fakes.FakeCloud()
+        self.server = self.cloud.add_server(
+            'ecs', status=case.status, metadata={'os_type': 'Linux'})
+        system = self.cloud.add_volume('ecs-sys', self.server, '/dev/vda',
+                                       os_version=fakes.LINUX_OS,
+                                       os_type='Linux')
+        self.disk = system if case.system else self.cloud.add_volume(
+            'disk', self.server, '/dev/vdb')
+        self.looked = {}  # what was read by ID -> when
+        self.writes = []  # (what, how old the facts were)
+        self.ready_at = None
+        self._routes()
+
+    def _routes(self):
+        c, b = self.cloud.compute, self.cloud.block_storage
+        c.route('GET', re.compile(r'/servers/(?!detail$)([^/]+)'),
+                self._looked('server', self.cloud._get_server))
+        b.route('GET', re.compile(r'/volumes/(?!detail$)([^/]+)'),
+                self._looked('volume', self.cloud._get_volume))
+        c.route('DELETE', re.compile(
+            r'/servers/([^/]+)/os-volume_attachments/([^/]+)'),
+            self._write('DELETE', self.cloud._delete_attachment))
+        c.route('POST', re.compile(r'/servers/([^/]+)/action'),
+                self._write('action', self._act))
+        b.route('POST', '/snapshots', self._snapshot)
+        b.route('GET', re.compile(r'/snapshots/([^/]+)'), self._snapshot_is)
+        b.route('GET', '/snapshots', body={'snapshots': []})
+
+    def _looked(self, what, real):
+        def answer(call, *groups):
+            self.looked[what] = self.clock.clock()
+            return real(call, *groups)
+        return answer
+
+    def _write(self, what, real):
+        def answer(call, *groups):
+            now = self.clock.clock()
+            age = now - min(self.looked.get(k, -1e9)
+                            for k in ('server', 'volume'))
+            self.writes.append((what, call.json))
+            if age > plans.FRESH_FOR:
+                STALE_WRITES[what] += 1
+            return real(call, *groups)
+        return answer
+
+    def _act(self, call, server_id):
+        body = self.cloud.servers[server_id]
+        body['status'] = 'SHUTOFF' if 'os-stop' in (call.json or {}) \
+            else 'ACTIVE'
+        body['OS-EXT-STS:task_state'] = None
+        return 202, ''
+
+    def _snapshot(self, call):
+        # The world moves on while the snapshot is made.
+        status, task, locked, disk = changed(self.case)
+        self.server.update({'status': status, 'locked': locked,
+                            'OS-EXT-STS:task_state': task})
+        self.cloud.volumes[self.disk['id']]['status'] = disk
+        self.ready_at = self.clock.clock() + self.case.seconds
+        return 202, {'snapshot': {'id': 'snap-1', 'status': 'creating'}}
+
+    def _snapshot_is(self, call, snapshot_id):
+        ready = self.clock.clock() >= self.ready_at
+        return 200, {'snapshot': {'id': snapshot_id, 'status':
+                                  'available' if ready else 'creating'}}
+
+    def sent(self, what):
+        return [json for kind, json in self.writes if kind == what]
+
+
+class TestLateWrites(testtools.TestCase):
+    """A write later than plan.FRESH_FOR is judged on the state it meets."""
+
+    def run_late(self, case):
+        clock = fakes.FakeClock()
+        late = LateCloud(case, clock)
+        self.useFixture(fixtures.MockPatch(
+            'otcclient_detach.reads.evs_native_endpoint',
+            return_value=late.cloud.evs))
+        gatherer = facts.Gatherer(late.cloud.connection)
+        gathered = gatherer.gather(late.server['id'], [late.disk['id']],
+                                   stop_first=case.stop_server,
+                                   snapshots=True)
+        checked_at = clock.clock()
+        plan = plans.make(gathered, plans.Options(
+            force=case.force, stop_server=case.stop_server, snapshot=True,
+            timeout=600))
+        if not plan.refused:
+            workflow.carry_out(gatherer, plan, process.Output(io.StringIO()),
+                               checked_at, clock=clock.clock,
+                               sleep=clock.sleep)
+        return late
+
+    def check(self, case):
+        late = self.run_late(case)
+        stop, delete = late_expected(case)
+        stops = [j for j in late.sent('action') if 'os-stop' in (j or {})]
+        self.assertEqual(stop, bool(stops), case)
+        self.assertEqual(1 if delete else 0, len(late.sent('DELETE')), case)
+        self.assertEqual({}, dict(STALE_WRITES), case)
+
+    @settings(max_examples=150, deadline=None, database=None)
+    @given(late_cases)
+    def test_generated_changes(self, case):
+        self.check(case)
+
+    def test_examples(self):
+        base = Late('SHUTOFF', True, False, False, (), 30.0)
+        for case, sent in (
+                # The system disk of a stopped ECS: fine, unless the ECS
+                # was started meanwhile (--force or not).
+                (base, (False, True)),
+                (base._replace(changes=('started',)), (False, False)),
+                (base._replace(changes=('started',), force=True),
+                 (False, False)),
+                (base._replace(changes=('locked',)), (False, False)),
+                (base._replace(changes=('locked',), force=True),
+                 (False, True)),
+                (base._replace(changes=('detaching',), force=True),
+                 (False, False)),
+                # A running ECS that --stop-server stops after the
+                # snapshot: not while a task runs on it.
+                (base._replace(status='ACTIVE', stop_server=True),
+                 (True, True)),
+                (base._replace(status='ACTIVE', stop_server=True,
+                               changes=('task',)), (False, False)),
+                (base._replace(status='ACTIVE', stop_server=True,
+                               changes=('stopped',)), (False, True)),
+                (base._replace(status='ACTIVE', stop_server=True,
+                               changes=('stopped', 'locked'), force=True),
+                 (False, True))):
+            self.assertEqual(sent, late_expected(case), case)
+            self.check(case)
+
+    def test_stopped_meanwhile_and_locked(self):
+        # The second look before os-stop refuses (locked), and the ECS
+        # needs no os-stop: the lock still counts for the DELETE.
+        case = Late('ACTIVE', True, True, False, ('stopped', 'locked'),
+                    30.0)
+        self.assertEqual((False, False), late_expected(case))
+        self.check(case)
+
+    def test_started_meanwhile_with_stop_server(self):
+        # --stop-server on an ECS that was stopped at the check: no
+        # os-stop is planned, so a DELETE after it was started meanwhile
+        # meets a running ECS and its system disk.
+        case = Late('SHUTOFF', True, True, False, ('started',), 30.0)
+        self.assertEqual((False, False), late_expected(case))
+        self.check(case)
+
+    def test_no_write_on_stale_facts(self):
+        # Every run of this class adds the stale writes it saw.
+        self.check(Late('ACTIVE', False, False, False, ('task',), 300.0))
+        self.assertEqual(0, sum(STALE_WRITES.values()))
