@@ -857,6 +857,16 @@ class TestLateWrites(testtools.TestCase):
         self.check(case)
 
     def test_no_write_on_stale_facts(self):
-        # Every run of this class adds the stale writes it saw.
-        self.check(Late('ACTIVE', False, False, False, ('task',), 300.0))
+        # Every case of the table, whatever the writes it should send: a
+        # write the cloud sees is never on facts older than FRESH_FOR.
+        runs = 0
+        for status, system, stop, force, seconds in itertools.product(
+                ('ACTIVE', 'SHUTOFF'), (True, False), (True, False),
+                (True, False), SNAPSHOT_SECONDS):
+            for number in range(3):
+                for changes in itertools.combinations(CHANGES, number):
+                    late = self.run_late(Late(status, system, stop, force,
+                                              changes, seconds))
+                    runs += 1 + len(late.writes)
         self.assertEqual(0, sum(STALE_WRITES.values()))
+        self.assertGreater(runs, 2 * 2 * 2 * 2 * 3 * 16)
