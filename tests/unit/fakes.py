@@ -345,6 +345,11 @@ class FakeCloud(object):
         self.images = {}
         self.jobs = {}
         self.job_statuses = ('RUNNING', 'SUCCESS')
+        #: (source, volume ID) -> the device that source names for the
+        #: volume's attachment, where it disagrees with the others;
+        #: sources: 'volume' (block storage API), 'evs' (EVS's disk
+        #: list), 'nova' (nova's attachment list).
+        self.told_devices = {}
         self._install_routes()
 
     # -- the situation ----------------------------------------------------
@@ -410,6 +415,19 @@ class FakeCloud(object):
                 return self.volumes[entry['id']]
         return None
 
+    def tell_device(self, source, volume_id, device):
+        """Make one source name ``device`` for the volume's attachment."""
+        self.told_devices[(source, volume_id)] = device
+
+    def _as_told(self, source, volume):
+        """A copy of the volume body as ``source`` shows it."""
+        body = copy.deepcopy(volume)
+        key = (source, body['id'])
+        if key in self.told_devices:
+            for attachment in body['attachments']:
+                attachment['device'] = self.told_devices[key]
+        return body
+
     # -- what was sent ----------------------------------------------------
 
     def sent(self):
@@ -470,7 +488,9 @@ class FakeCloud(object):
 
     def _device(self, server_id, volume_id):
         # Nova keeps the device in its block device mapping; the volume's
-        # attachment says the same.
+        # attachment says the same (unless a test makes them disagree).
+        if ('nova', volume_id) in self.told_devices:
+            return self.told_devices[('nova', volume_id)]
         for a in self.volumes[volume_id]['attachments']:
             if a['server_id'] == server_id:
                 return a['device']
@@ -498,18 +518,19 @@ class FakeCloud(object):
         if volume_id not in self.volumes:
             return 404, nova_error(
                 404, 'Volume %s could not be found.' % volume_id)
-        return 200, {'volume': copy.deepcopy(self.volumes[volume_id])}
+        return 200, {'volume': self._as_told('volume',
+                                             self.volumes[volume_id])}
 
     def _list_volumes(self, call):
         name = (call.params or {}).get('name')
-        return 200, {'volumes': [copy.deepcopy(v)
+        return 200, {'volumes': [self._as_told('volume', v)
                                  for v in self.volumes.values()
                                  if name is None or v['name'] == name]}
 
     def _list_disks(self, call):
         """EVS's native disk list; ``server_id`` filters, one page."""
         server_id = (call.params or {}).get('server_id')
-        found = [copy.deepcopy(v) for v in self.volumes.values()
+        found = [self._as_told('evs', v) for v in self.volumes.values()
                  if server_id is None or
                  any(a['server_id'] == server_id for a in v['attachments'])]
         return 200, {'volumes': found, 'count': len(found)}

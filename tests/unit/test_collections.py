@@ -15,11 +15,12 @@ import gc
 import sys
 
 atexit.register(lambda: print(gc.get_freeze_count()))
-from otcclient_detach import command
+from otcclient_detach import command  # what the CLI loads
+from otcclient_detach import process
 before = gc.get_freeze_count()
 for _ in range(%d):
-    command.spare_collections()
-print(before, gc.get_freeze_count(), len(command._FROZEN))
+    process.spare_collections()
+print(before, gc.get_freeze_count(), len(process._FROZEN))
 # What the run adds after the first freeze.
 garbage = [[] for _ in range(1000)]  # tracked by the collector
 '''

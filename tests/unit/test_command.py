@@ -117,8 +117,12 @@ class TestParser(DetachTestCase):
                           [('volumes', ['data-1', 'data-2', 'data-3'])])
 
     def test_volume_needed(self):
-        self.assertRaises(ParserException, self.parse, 'web-1')
+        # The parser takes a lone server (--all-data-disks may stand for
+        # the volumes); the run refuses it before sending anything.
+        self.assertUsageError('name at least one <volume>, or give '
+                              '--all-data-disks', 'web-1')
         self.assertRaises(ParserException, self.parse)
+        self.assertEqual([], self.cloud.sent())
 
     def test_flags(self):
         self.check_parser(self.cmd, ['--force', 'web-1', 'data-1'],
@@ -148,11 +152,14 @@ class TestParser(DetachTestCase):
             [('timeout', 9)])
 
     def test_timeout_without_wait(self):
-        self.assertUsageError('--timeout limits a wait, and nothing waits '
-                              'without --wait (--stop-server, --snapshot '
-                              'and --api native wait too); add --wait, or '
-                              'drop --timeout',
-                              '--timeout', '60', 'web-1', 'data-1')
+        # Changed on purpose: --timeout also bounds how long a detach the
+        # cloud's flow control turned away is sent again, so it needs no
+        # --wait any more.
+        self.check_parser(self.cmd, ['--timeout', '60', 'web-1', 'data-1'],
+                          [('timeout', 60), ('wait', False)])
+        self.assertEqual(0, self.run_command('--timeout', '60', 'web-1',
+                                             'data-1'))
+        self.assertDeleted(self.data1)
 
     def test_dry_run_with_stop_server(self):
         self.assertUsageError('--dry-run changes nothing, so it stops no '
@@ -254,19 +261,29 @@ class TestDetachDataDisk(DetachTestCase):
         self.assertEqual(0, status)
         self.assertIn('Volume data-1 is detached from server web-1.',
                       self.stderr)
+        # The wait's looks read EVS's disk list of the server.
         self.assertEqual(
-            ('compute', 'GET', '/servers/%s/os-volume_attachments' %
-             self.sid, None), self.cloud.sent()[-1])
+            ('evs', 'GET', '/cloudvolumes/detail', {'server_id': self.sid}),
+            self.cloud.sent()[-1])
         self.assertEqual([1.0], self.clock.sleeps)
 
     def test_wait_timeout(self):
+        volume = self.cloud.volumes[self.data1['id']]
+
+        def accepted_but_stuck(call, *groups):
+            # The cloud takes the detach on and never ends it.
+            volume['status'] = 'detaching'
+            return 202, ''
+
         self.cloud.compute.route('DELETE', self.attachment_url(self.data1),
-                                 status=202, body='')
-        self.cloud.volumes[self.data1['id']]['status'] = 'detaching'
+                                 answer=accepted_but_stuck)
         status = self.run_command('--wait', '--timeout', '12', 'web-1',
                                   'data-1')
         self.assertEqual(1, status)
-        self.assertIn('timed out after 12 s', self.stderr)
+        # Changed on purpose: the words say what is known.
+        self.assertIn('the detach was accepted, but not confirmed within '
+                      '12 s', self.stderr)
+        self.assertNotIn('Failed to detach', self.stderr)
         self.assertAlmostEqual(12, sum(self.clock.sleeps))
 
     def test_wait_rollback(self):
@@ -316,18 +333,25 @@ class TestSystemDisk(DetachTestCase):
 
     def test_running_server_by_names_reads_no_second_volume(self):
         self.run_command('web-1', 'web-1-sys')
-        # The system disk was the one named: its OS needs no more GETs.
+        # Changed on purpose: every path reads the system disk's sources
+        # alike, so the one EVS disk list is read here too; no GET of the
+        # system disk beside it.
         self.assertEqual(
             [('compute', 'GET', '/servers/detail', {'name': r'^web\-1$'}),
              ('block-storage', 'GET', '/volumes/detail',
-              {'name': 'web-1-sys'})],
+              {'name': 'web-1-sys'}),
+             ('evs', 'GET', '/cloudvolumes/detail',
+              {'server_id': self.sid})],
             self.cloud.sent())
 
     def test_force(self):
+        # Changed on purpose: a system disk root_device_name names stays
+        # refused with --force (the cloud refuses a root device itself).
         status = self.run_command('--force', 'web-1', 'web-1-sys')
-        self.assertEqual(0, status)
-        self.assertDeleted(self.system)
-        self.assertIn('Warning (--force) [system-disk]', self.stderr)
+        self.assertEqual(1, status)
+        self.assertNothingDeleted()
+        self.assertIn('[system-disk]', self.stderr)
+        self.assertNotIn('Warning (--force) [system-disk]', self.stderr)
 
     def test_stopped_server(self):
         self.server['status'] = 'SHUTOFF'
@@ -405,9 +429,13 @@ class TestRefusals(DetachTestCase):
         for argv in (('web-1', 'loose'), ('--force', 'web-1', 'loose')):
             self.app.stderr = io.StringIO()
             self.assertEqual(1, self.run_command(*argv))
-            self.assertIn('[attached] volume loose is not attached to '
-                          'server web-1', self.stderr)
+            # Changed on purpose: a refusal and its way out, no word on
+            # the other rules.
+            self.assertIn('[attached] Refused: volume loose is not '
+                          'attached to server web-1', self.stderr)
+            self.assertIn('Way out: ', self.stderr)
             self.assertNotIn('--force sends the detach anyway', self.stderr)
+            self.assertNotIn('other rules are not checked', self.stderr)
         self.assertNothingDeleted()
 
     def test_attached_to_another_server(self):
@@ -481,10 +509,16 @@ class TestDryRun(DetachTestCase):
         status, rows = self.report('web-1', 'data-1')
         self.assertEqual(0, status)
         self.assertNothingDeleted()
+        # The rule rows, then the plan's (changed on purpose).
         self.assertEqual(
-            ['attached', 'server-status', 'task-state', 'locked',
-             'encryption-key', 'system-disk', 'os-supported', 'windows-scsi',
-             'guest-prepare'], [r['Rule'] for r in rows])
+            ['attached', 'disk-status', 'server-status', 'task-state',
+             'locked', 'encryption-key', 'snapshot-limit', 'system-disk',
+             'os-supported', 'windows-scsi', 'guest-prepare', 'plan'],
+            [r['Rule'] for r in rows])
+        plan = rows[-1]
+        self.assertEqual('step-1', plan['Verdict'])
+        self.assertTrue(plan['Detail'].startswith('detach: '),
+                        plan['Detail'])
         for row in rows:
             self.assertEqual(['Volume', 'Rule', 'Verdict', 'Detail'],
                              list(row))
@@ -500,21 +534,34 @@ class TestDryRun(DetachTestCase):
         self.assertIn('Way out', system['Detail'])
 
     def test_forced(self):
+        self.server['status'] = 'SHUTOFF'
+        self.server['locked'] = True
         status, rows = self.report('--force', 'web-1', 'web-1-sys')
         self.assertEqual(0, status)
         self.assertNothingDeleted()
+        locked = [r for r in rows if r['Rule'] == 'locked'][0]
+        self.assertEqual('forced', locked['Verdict'])
+
+    def test_known_system_disk_is_not_forced(self):
+        # Changed on purpose: --force does not pass a system disk that
+        # root_device_name names on a running ECS.
+        status, rows = self.report('--force', 'web-1', 'web-1-sys')
+        self.assertEqual(1, status)
         system = [r for r in rows if r['Rule'] == 'system-disk'][0]
-        self.assertEqual('forced', system['Verdict'])
+        self.assertEqual('refuse', system['Verdict'])
 
     def test_columns_and_rows(self):
         parsed = self.check_parser(self.cmd,
                                    ['--dry-run', 'web-1', 'data-1', 'data-2'],
                                    [])
+        parsed.result = False  # run() sets it: no -f/-c given
         columns, rows = self.cmd.take_action(parsed)
         self.assertEqual(('Volume', 'Rule', 'Verdict', 'Detail'), columns)
-        self.assertEqual(18, len(rows))
-        self.assertEqual(['data-1'] * 9 + ['data-2'] * 9,
-                         [r[0] for r in rows])
+        # 11 rule rows a volume, then a plan row a volume.
+        self.assertEqual(24, len(rows))
+        self.assertEqual(['data-1'] * 11 + ['data-2'] * 11 +
+                         ['data-1', 'data-2'], [r[0] for r in rows])
+        self.assertEqual(['plan', 'plan'], [r[1] for r in rows[-2:]])
 
     def test_force_detach_of_system_disk_is_not_approved(self):
         # The real run refuses --force-detach for a system disk, so the
@@ -626,12 +673,13 @@ class TestHelpFirstScreen(DetachTestCase):
         section = self.help.split('\noptions:\n', 1)[1].split('\n\n')[0]
         ours = [line.split()[0].rstrip(',') for line in section.splitlines()
                 if line.startswith('  -')]
-        self.assertEqual(10, len(ours), ours)
+        self.assertEqual(13, len(ours), ours)
         for option in ours:
-            self.assertIn('[%s' % option, usage)
+            self.assertTrue('[%s' % option in usage or
+                            '| %s' % option in usage, option)
         self.assertIn('<output options>', usage)
         self.assertTrue(usage.rstrip().endswith(
-            '<server> <volume> [<volume> ...]'), usage)
+            '<server> (<volume> [<volume> ...] | --all-data-disks)'), usage)
 
     def test_rules_come_after_the_options(self):
         self.assertGreater(self.help.index('- attached:'),

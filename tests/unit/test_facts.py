@@ -11,7 +11,6 @@ import re
 from unittest import mock
 
 from keystoneauth1 import exceptions as ks_exceptions
-from osc_lib import exceptions
 import testtools
 from tests.unit import fakes
 
@@ -19,6 +18,8 @@ from otcclient_detach import cloud
 from otcclient_detach import errors
 from otcclient_detach import facts
 from otcclient_detach import model
+from otcclient_detach import reads
+from otcclient_detach import render
 
 
 class GathererTestCase(testtools.TestCase):
@@ -32,6 +33,15 @@ class GathererTestCase(testtools.TestCase):
         patcher.start()
         self.addCleanup(patcher.stop)
 
+    def lookup_failure(self, error_type, lookup, ref):
+        """The words the user reads for a lookup that names no one disk.
+
+        The reads raise a value; render words it (workflow turns it into
+        the CommandError the user sees).
+        """
+        e = self.assertRaises(error_type, lookup, ref)
+        return render.lookup_failed(e)
+
     def assertNothingUnrouted(self):
         self.assertEqual([], self.cloud.unrouted())
 
@@ -39,21 +49,21 @@ class GathererTestCase(testtools.TestCase):
 class TestLooksLikeId(testtools.TestCase):
 
     def test_uuid_forms(self):
-        self.assertTrue(facts.looks_like_id(
+        self.assertTrue(reads.looks_like_id(
             '0b5e8a3c-1d2f-4a6b-9c8d-7e6f5a4b3c2d'))
-        self.assertTrue(facts.looks_like_id(
+        self.assertTrue(reads.looks_like_id(
             '0b5e8a3c1d2f4a6b9c8d7e6f5a4b3c2d'))
 
     def test_names(self):
         for value in ('web-1', '', None, 'data-0b5e8a3c', '12345'):
-            self.assertFalse(facts.looks_like_id(value), value)
+            self.assertFalse(reads.looks_like_id(value), value)
 
 
 class TestServerResolution(GathererTestCase):
 
     def test_id_is_fetched_by_id_only(self):
         server = self.cloud.add_server('web-1')
-        found = self.gatherer.server(server['id'])
+        found = self.gatherer.reads.server(server['id'])
         self.assertEqual(server['id'], found.id)
         self.assertEqual(
             [('compute', 'GET', '/servers/%s' % server['id'], None)],
@@ -61,8 +71,8 @@ class TestServerResolution(GathererTestCase):
 
     def test_server_requests_use_the_highest_common_microversion(self):
         server = self.cloud.add_server('web-1')
-        self.gatherer.server(server['id'])
-        self.gatherer.server('web-1')
+        self.gatherer.reads.server(server['id'])
+        self.gatherer.reads.server('web-1')
         self.assertEqual(['2.60', '2.60'],
                          [c.microversion for c in self.cloud.compute.calls])
 
@@ -70,27 +80,27 @@ class TestServerResolution(GathererTestCase):
         self.cloud = fakes.FakeCloud(max_microversion='2.26')
         self.gatherer = facts.Gatherer(self.cloud.connection)
         self.cloud.add_server('web-1')
-        self.gatherer.server('web-1')
+        self.gatherer.reads.server('web-1')
         self.assertEqual('2.26', self.cloud.compute.calls[0].microversion)
 
     def test_no_microversion_where_the_cloud_names_none(self):
         self.cloud = fakes.FakeCloud(max_microversion=None)
         self.gatherer = facts.Gatherer(self.cloud.connection)
         server = self.cloud.add_server('web-1')
-        self.assertEqual(server['id'], self.gatherer.server('web-1').id)
+        self.assertEqual(server['id'], self.gatherer.reads.server('web-1').id)
         self.assertIsNone(self.cloud.compute.calls[0].microversion)
 
     def test_requests_do_not_raise_in_keystoneauth(self):
         # raise_exc=False lets the cloud's error codes reach the user.
         server = self.cloud.add_server('web-1')
-        self.gatherer.server(server['id'])
+        self.gatherer.reads.server(server['id'])
         self.assertEqual([False],
                          [c.raise_exc for c in self.cloud.compute.calls])
 
     def test_uuid_not_found_by_id_is_tried_as_name(self):
         name = '0b5e8a3c-1d2f-4a6b-9c8d-7e6f5a4b3c2d'
         server = self.cloud.add_server(name)
-        found = self.gatherer.server(name)
+        found = self.gatherer.reads.server(name)
         self.assertEqual(server['id'], found.id)
         self.assertEqual(
             [('compute', 'GET', '/servers/%s' % name, None),
@@ -102,13 +112,14 @@ class TestServerResolution(GathererTestCase):
         name = '0b5e8a3c-1d2f-4a6b-9c8d-7e6f5a4b3c2d'
         self.cloud.compute.route('GET', '/servers/%s' % name, status=403,
                                  body=fakes.nova_error(403, 'Forbidden'))
-        e = self.assertRaises(errors.CloudError, self.gatherer.server, name)
+        e = self.assertRaises(errors.CloudError, self.gatherer.reads.server,
+                              name)
         self.assertEqual(403, e.status)
         self.assertEqual(1, len(self.cloud.sent()))
 
     def test_name_is_listed_without_a_get_by_id(self):
         server = self.cloud.add_server('web-1')
-        found = self.gatherer.server('web-1')
+        found = self.gatherer.reads.server('web-1')
         self.assertEqual(server['id'], found.id)
         self.assertEqual(
             [('compute', 'GET', '/servers/detail',
@@ -120,44 +131,44 @@ class TestServerResolution(GathererTestCase):
         web = self.cloud.add_server('web')
         self.cloud.add_server('my-web')
         # The fake answers like nova: all three match the regex 'web'.
-        found = self.gatherer.server('web')
+        found = self.gatherer.reads.server('web')
         self.assertEqual(web['id'], found.id)
         self.assertEqual('web', found.name)
 
     def test_dot_in_name_does_not_match_other_characters(self):
         dotted = self.cloud.add_server('web.1')
         self.cloud.add_server('webx1')
-        self.assertEqual(dotted['id'], self.gatherer.server('web.1').id)
+        self.assertEqual(dotted['id'], self.gatherer.reads.server('web.1').id)
 
     def test_ambiguous_name_lists_every_id(self):
         one = self.cloud.add_server('web')
         two = self.cloud.add_server('web')
-        e = self.assertRaises(exceptions.CommandError,
-                              self.gatherer.server, 'web')
-        self.assertIn(one['id'], str(e))
-        self.assertIn(two['id'], str(e))
+        words = self.lookup_failure(reads.Ambiguous,
+                                    self.gatherer.reads.server, 'web')
+        self.assertIn(one['id'], words)
+        self.assertIn(two['id'], words)
         self.assertIn("More than one server exists with the name 'web'",
-                      str(e))
+                      words)
 
     def test_unknown_name(self):
         self.cloud.add_server('web-2')
-        e = self.assertRaises(exceptions.CommandError,
-                              self.gatherer.server, 'web')
+        words = self.lookup_failure(reads.NotFound,
+                                    self.gatherer.reads.server, 'web')
         self.assertEqual("No server with a name or ID of 'web' exists.",
-                         str(e))
+                         words)
 
     def test_unknown_uuid(self):
         name = '0b5e8a3c-1d2f-4a6b-9c8d-7e6f5a4b3c2d'
-        e = self.assertRaises(exceptions.CommandError,
-                              self.gatherer.server, name)
+        words = self.lookup_failure(reads.NotFound,
+                                    self.gatherer.reads.server, name)
         self.assertEqual("No server with a name or ID of '%s' exists." %
-                         name, str(e))
+                         name, words)
 
     def test_empty_name_is_refused_without_a_request(self):
         for value in ('', '   '):
-            e = self.assertRaises(exceptions.CommandError,
-                                  self.gatherer.server, value)
-            self.assertIn('must not be empty', str(e))
+            words = self.lookup_failure(reads.EmptyRef,
+                                        self.gatherer.reads.server, value)
+            self.assertIn('must not be empty', words)
         self.assertEqual([], self.cloud.sent())
 
     def test_server_fields(self):
@@ -165,7 +176,7 @@ class TestServerResolution(GathererTestCase):
             'web-1', status='active', task_state='powering-off',
             locked=True, root_device_name='/dev/sda',
             metadata={'os_type': 'Linux'}, volumes=[('v-1', '/dev/sda')])
-        found = self.gatherer.server(server['id'])
+        found = self.gatherer.reads.server(server['id'])
         self.assertEqual(
             model.Server(id=server['id'], name='web-1', status='ACTIVE',
                          task_state='powering-off', locked=True,
@@ -178,14 +189,14 @@ class TestServerResolution(GathererTestCase):
 
     def test_empty_task_state_is_none(self):
         server = self.cloud.add_server('web-1', task_state='')
-        self.assertIsNone(self.gatherer.server(server['id']).task_state)
+        self.assertIsNone(self.gatherer.reads.server(server['id']).task_state)
 
 
 class TestVolumeResolution(GathererTestCase):
 
     def test_id_is_fetched_by_id_only(self):
         volume = self.cloud.add_volume('data-1')
-        found = self.gatherer.volume(volume['id'])
+        found = self.gatherer.reads.volume(volume['id'])
         self.assertEqual(volume['id'], found.id)
         self.assertEqual(
             [('block-storage', 'GET', '/volumes/%s' % volume['id'], None)],
@@ -194,7 +205,7 @@ class TestVolumeResolution(GathererTestCase):
     def test_uuid_not_found_by_id_is_tried_as_name(self):
         name = '0b5e8a3c-1d2f-4a6b-9c8d-7e6f5a4b3c2d'
         volume = self.cloud.add_volume(name)
-        self.assertEqual(volume['id'], self.gatherer.volume(name).id)
+        self.assertEqual(volume['id'], self.gatherer.reads.volume(name).id)
         self.assertEqual(
             [('block-storage', 'GET', '/volumes/%s' % name, None),
              ('block-storage', 'GET', '/volumes/detail', {'name': name})],
@@ -202,7 +213,7 @@ class TestVolumeResolution(GathererTestCase):
 
     def test_name_is_listed_without_a_get_by_id(self):
         volume = self.cloud.add_volume('data-1')
-        self.assertEqual(volume['id'], self.gatherer.volume('data-1').id)
+        self.assertEqual(volume['id'], self.gatherer.reads.volume('data-1').id)
         self.assertEqual(
             [('block-storage', 'GET', '/volumes/detail',
               {'name': 'data-1'})],
@@ -215,26 +226,26 @@ class TestVolumeResolution(GathererTestCase):
         self.cloud.block_storage.route(
             'GET', '/volumes/detail',
             body={'volumes': [other, self.cloud.volumes[data['id']]]})
-        self.assertEqual(data['id'], self.gatherer.volume('data').id)
+        self.assertEqual(data['id'], self.gatherer.reads.volume('data').id)
 
     def test_ambiguous_name(self):
         one = self.cloud.add_volume('data')
         two = self.cloud.add_volume('data')
-        e = self.assertRaises(exceptions.CommandError,
-                              self.gatherer.volume, 'data')
-        self.assertIn(one['id'], str(e))
-        self.assertIn(two['id'], str(e))
+        words = self.lookup_failure(reads.Ambiguous,
+                                    self.gatherer.reads.volume, 'data')
+        self.assertIn(one['id'], words)
+        self.assertIn(two['id'], words)
 
     def test_unknown(self):
-        e = self.assertRaises(exceptions.CommandError,
-                              self.gatherer.volume, 'nope')
+        words = self.lookup_failure(reads.NotFound,
+                                    self.gatherer.reads.volume, 'nope')
         self.assertEqual("No volume with a name or ID of 'nope' exists.",
-                         str(e))
+                         words)
 
     def test_empty(self):
-        e = self.assertRaises(exceptions.CommandError,
-                              self.gatherer.volume, '')
-        self.assertIn('Volume name or ID must not be empty', str(e))
+        words = self.lookup_failure(reads.EmptyRef,
+                                    self.gatherer.reads.volume, '')
+        self.assertIn('Volume name or ID must not be empty', words)
         self.assertEqual([], self.cloud.sent())
 
     def test_volume_fields(self):
@@ -242,7 +253,7 @@ class TestVolumeResolution(GathererTestCase):
         volume = self.cloud.add_volume(
             'data-1', server, '/dev/vdb', metadata={'hw:passthrough': 'true'},
             os_version=fakes.LINUX_OS, os_type='Linux', multiattach=True)
-        found = self.gatherer.volume_by_id(volume['id'])
+        found = self.gatherer.reads.volume_by_id(volume['id'])
         self.assertEqual('in-use', found.status)
         self.assertTrue(found.is_scsi)
         self.assertEqual({'__os_version': fakes.LINUX_OS,
@@ -256,7 +267,7 @@ class TestVolumeResolution(GathererTestCase):
         self.assertEqual(
             [{'id': volume['id'], 'volumeId': volume['id'],
               'serverId': server['id'], 'device': '/dev/vdb'}],
-            self.gatherer.attachments(server['id']))
+            self.gatherer.reads.attachments(server['id']))
         self.assertEqual(
             [('GET', '/servers/%s/os-volume_attachments' % server['id'])],
             self.cloud.compute.requests())
@@ -276,10 +287,13 @@ class TestOsInfo(GathererTestCase):
         self.data = self.cloud.add_volume('data-1', self.server, '/dev/vdb')
 
     def os_info(self, volume=None):
-        server = self.gatherer.server_by_id(self.server['id'])
-        vol = self.gatherer.volume_by_id((volume or self.data)['id'])
+        server = self.gatherer.reads.server_by_id(self.server['id'])
+        vol = self.gatherer.reads.volume_by_id((volume or self.data)['id'])
         del self.cloud.log[:]
-        return self.gatherer.os_info(server, vol)
+        # The one read of the system disk's sources that every path
+        # makes for a running ECS, here asked for the OS too.
+        return self.gatherer._system_and_os(
+            server, [model.Facts(server, vol)], True)
 
     def disk_list(self):
         return ('evs', 'GET', '/cloudvolumes/detail',
@@ -369,7 +383,7 @@ class TestOsInfo(GathererTestCase):
         self.assertEqual([self.disk_list()] + self.old_path(),
                          [c for c in self.cloud.sent()
                           if c[0] != 'evs' or c[3] == self.disk_list()[3]])
-        self.assertEqual(facts.MAX_DISK_LIST_PAGES, len(
+        self.assertEqual(reads.MAX_DISK_LIST_PAGES, len(
             [c for c in self.cloud.sent() if c[0] == 'evs']))
 
     def test_without_root_device_name_the_native_boot_index_decides(self):
@@ -419,10 +433,12 @@ class TestOsInfo(GathererTestCase):
                              body=fakes.nova_error(404, 'Not Found'))
         self.assertFallsBack()
 
-    def test_detaching_the_system_disk_needs_no_extra_request(self):
+    def test_detaching_the_system_disk_reads_the_disk_list_too(self):
+        # Every path reads the system disk the same way: one read of
+        # EVS's disk list, even when the system disk itself is detached.
         found = self.os_info(self.system)
         self.assertEqual(fakes.LINUX_OS, found.version)
-        self.assertEqual([], self.cloud.sent())
+        self.assertEqual([self.disk_list()], self.cloud.sent())
 
     def test_from_image_named_in_server_metadata(self):
         image = self.cloud.add_image(os_version='Ubuntu 20.04 server 64bit')
@@ -551,17 +567,40 @@ class TestGather(GathererTestCase):
               {'name': 'data-1'})],
             self.cloud.sent())
 
+    def disk_list(self):
+        return ('evs', 'GET', '/cloudvolumes/detail',
+                {'server_id': self.server['id']})
+
     def test_stop_first_needs_no_os(self):
+        # The system disk's sources are read all the same (every path
+        # reads them alike): the one disk list, no OS read beyond it.
         gathered = self.gatherer.gather('web-1', ['data-1'],
                                         stop_first=True)
         self.assertIsNone(gathered[0].os)
-        self.assertEqual(2, len(self.cloud.sent()))
+        self.assertEqual(3, len(self.cloud.sent()))
+        self.assertEqual(self.disk_list(), self.cloud.sent()[-1])
+        self.assertNothingUnrouted()
 
     def test_volume_not_attached_needs_no_os(self):
         self.cloud.add_volume('loose')
         gathered = self.gatherer.gather('web-1', ['loose'])
         self.assertIsNone(gathered[0].os)
-        self.assertEqual(2, len(self.cloud.sent()))
+        self.assertEqual(3, len(self.cloud.sent()))
+        self.assertEqual(self.disk_list(), self.cloud.sent()[-1])
+
+    def test_every_path_reads_the_system_disk_sources(self):
+        for stop_first in (False, True):
+            gathered = self.gatherer.gather('web-1', ['data-1'],
+                                            stop_first=stop_first)
+            devices = gathered[0].server.devices
+            self.assertEqual(['/dev/vda'], [
+                r.value for r in devices[self.system['id']]])
+            self.assertEqual(['/dev/vdb'], [
+                r.value for r in devices[self.data1['id']]])
+            is_system, _, weak = model.system_disk(gathered[0])
+            self.assertFalse(is_system)
+            self.assertFalse(weak)
+        self.assertEqual(2, self.cloud.sent().count(self.disk_list()))
 
     def test_duplicate_arguments_are_gathered_once(self):
         gathered = self.gatherer.gather(
@@ -577,9 +616,10 @@ class TestGather(GathererTestCase):
     def test_server_error_wins_over_volume_errors(self):
         # The lookups run side by side; the error shown does not depend
         # on which finished first: the server's comes first.
-        error = self.assertRaises(exceptions.CommandError,
+        error = self.assertRaises(reads.NotFound,
                                   self.gatherer.gather, 'nope', ['nope-2'])
-        self.assertIn("No server with a name or ID of 'nope'", str(error))
+        self.assertIn("No server with a name or ID of 'nope'",
+                      render.lookup_failed(error))
         self.assertEqual({'compute', 'block-storage'},
                          {c[0] for c in self.cloud.sent()})
 

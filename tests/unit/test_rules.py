@@ -25,11 +25,13 @@ WINDOWS_OS = 'Windows Server 2016 Standard 64bit'
 UNLISTED_LINUX = 'Slackware 14.2 64bit'
 UNLISTED_WINDOWS = 'Windows Server 2003 64bit'
 
-ALL_IDS = ['attached', 'server-status', 'task-state', 'locked',
-           'encryption-key', 'system-disk', 'os-supported', 'windows-scsi',
-           'guest-prepare']
+ALL_IDS = ['attached', 'disk-status', 'server-status', 'task-state',
+           'locked', 'encryption-key', 'snapshot-limit', 'system-disk',
+           'os-supported', 'windows-scsi', 'guest-prepare']
 FORCEABLE_IDS = ['server-status', 'task-state', 'locked', 'encryption-key',
                  'system-disk', 'os-supported', 'windows-scsi']
+#: Refusals --force never turns into warnings.
+UNFORCEABLE_IDS = {'attached', 'disk-status', 'snapshot-limit'}
 #: The rules that apply to a running ECS only.
 RUNNING_ONLY_IDS = ['system-disk', 'os-supported', 'windows-scsi',
                     'guest-prepare']
@@ -42,7 +44,8 @@ def make_facts(status='ACTIVE', task_state=None, locked=False,
                attached_to=_DEFAULT, volume_status='in-use',
                os_version=LINUX_OS, os_type=_DEFAULT, os=_DEFAULT,
                server_metadata=None, volume_metadata=None, key=None,
-               system_disk=None, bootable=False, image_metadata=None):
+               system_disk=None, bootable=False, image_metadata=None,
+               snapshots=None):
     """Facts for detaching one volume; a healthy running Linux ECS.
 
     ``attached_to`` lists the servers that hold the volume (default: the
@@ -73,7 +76,7 @@ def make_facts(status='ACTIVE', task_state=None, locked=False,
         metadata=dict(volume_metadata or {}), bootable=bootable,
         image_metadata=dict(image_metadata or {}))
     server.system_disk = system_disk
-    return model.Facts(server, volume, os, key=key)
+    return model.Facts(server, volume, os, key=key, snapshots=snapshots)
 
 
 def by_rule(findings):
@@ -656,10 +659,52 @@ class TestOsFacts(RulesTestCase):
                                server_metadata={'os_type': spelling})
             self.assertEqual(model.WINDOWS, rules.os_type_of(facts))
 
+    def test_confirmed_sources_outrank_the_metadata_hint(self):
+        # __os_version says Windows, no __os_type; the user-editable
+        # metadata says Linux: Windows, and the SCSI disk stays.
+        found = model.OsInfo(WINDOWS_OS, None, 'system disk')
+        facts = make_facts(os=found, server_metadata={'os_type': 'Linux'},
+                           volume_metadata=SCSI)
+        self.assertEqual(model.WINDOWS, rules.os_type_of(facts))
+        self.assertVerdict(rules.REFUSE, facts, 'windows-scsi')
+        self.assertIsNone(rules.os_type_disagreement(facts))
+
+    def test_confirmed_sources_that_disagree_mean_windows(self):
+        found = model.OsInfo(WINDOWS_OS, 'Linux', 'system disk')
+        facts = make_facts(os=found, volume_metadata=SCSI)
+        self.assertEqual(model.WINDOWS, rules.os_type_of(facts))
+        self.assertVerdict(rules.REFUSE, facts, 'windows-scsi')
+        said = rules.os_type_disagreement(facts)
+        self.assertIn('says Linux', said)
+        self.assertIn('says Windows', said)
+
+    def test_unconfirmed_os_leaves_the_hint_its_say(self):
+        found = model.OsInfo('my-image', None, 'image_name',
+                             confirmed=False)
+        facts = make_facts(os=found, server_metadata={'os_type': 'Windows'})
+        self.assertEqual(model.WINDOWS, rules.os_type_of(facts))
+
     def test_windows_reminder_says_offline(self):
         facts = make_facts(os_version=WINDOWS_OS)
         self.assertVerdict(rules.REMIND, facts, 'guest-prepare',
                            fragments=['offline', 'Set-Disk'])
+
+
+class TestBareMetal(RulesTestCase):
+    """A BMS has no OS list, and its disks are all SCSI."""
+
+    def test_os_rules_skip(self):
+        facts = make_facts(os_version=UNLISTED_WINDOWS, volume_metadata=SCSI)
+        facts.server.bms = 'flavor physical.s4.large'
+        self.assertVerdict(rules.SKIP, facts, 'os-supported')
+        self.assertVerdict(rules.SKIP, facts, 'windows-scsi')
+        self.assertEqual([], rules.refusals(self.evaluate(facts)))
+
+    def test_system_disk_still_refused(self):
+        facts = make_facts(device='/dev/vda')
+        facts.server.bms = 'flavor physical.s4.large'
+        self.assertVerdict(rules.REFUSE, facts, 'system-disk',
+                           fragments=['BMS'])
 
 
 class TestForceDetach(testtools.TestCase):
@@ -682,6 +727,70 @@ class TestForceDetach(testtools.TestCase):
             make_facts(status='SHUTOFF'))[0])
 
 
+# (volume status, verdict, fragment of the advice)
+DISK_STATUS_CASES = [
+    ('in-use', rules.PASS, None),
+    ('detaching', rules.REFUSE, 'under way already'),
+    ('extending', rules.REFUSE, 'expansion'),
+    ('attaching', rules.REFUSE, 'wait until it is attached'),
+    ('error', rules.REFUSE, 'error state'),
+    ('error_detaching', rules.REFUSE, 'error state'),
+    ('some-new-state', rules.REFUSE, 'some-new-state now'),
+]
+
+
+class TestDiskStatus(RulesTestCase):
+    """Only an in-use disk can be detached (EVS's status table)."""
+
+    def test_status(self):
+        for status, verdict, advice in DISK_STATUS_CASES:
+            for server_status in ('ACTIVE', 'SHUTOFF'):
+                finding = self.assertVerdict(
+                    verdict, make_facts(status=server_status,
+                                        volume_status=status),
+                    'disk-status',
+                    advice_fragments=[advice] if advice else ())
+                if verdict == rules.REFUSE:
+                    self.assertIn(status, finding.message)
+
+    def test_not_forceable(self):
+        finding = self.assertVerdict(
+            rules.REFUSE, make_facts(volume_status='detaching'),
+            'disk-status', force=True)
+        self.assertFalse(rules.is_forceable(finding))
+
+    def test_judged_with_stop_first(self):
+        findings = by_rule(rules.evaluate(
+            make_facts(volume_status='extending'), stop_first=True))
+        self.assertEqual(rules.REFUSE, findings['disk-status'].verdict)
+
+
+# (snapshots the disk has, verdict)
+SNAPSHOT_CASES = [(0, rules.PASS), (6, rules.PASS), (7, rules.REFUSE),
+                  (12, rules.REFUSE)]
+
+
+class TestSnapshotLimit(RulesTestCase):
+    """--snapshot needs room for one more of EVS's seven snapshots."""
+
+    def test_skipped_without_snapshot(self):
+        self.assertVerdict(rules.SKIP, make_facts(), 'snapshot-limit')
+
+    def test_limit(self):
+        for number, verdict in SNAPSHOT_CASES:
+            finding = self.assertVerdict(verdict, make_facts(
+                snapshots=number), 'snapshot-limit',
+                fragments=[str(number)])
+            if verdict == rules.REFUSE:
+                self.assertIn(VOLUME_ID, finding.advice)
+
+    def test_not_forceable(self):
+        finding = self.assertVerdict(
+            rules.REFUSE, make_facts(snapshots=7), 'snapshot-limit',
+            force=True)
+        self.assertFalse(rules.is_forceable(finding))
+
+
 def all_scenarios():
     """Facts from every table of this module."""
     found = [make_facts(**kwargs) for _n, kwargs, _r in FORCE_CASES]
@@ -699,6 +808,10 @@ def all_scenarios():
               in WINDOWS_SCSI_CASES]
     found += [make_facts(volume_metadata=ENCRYPTED, key=key)
               for key, _v, _f in KEY_CASES]
+    found += [make_facts(volume_status=status)
+              for status, _v, _a in DISK_STATUS_CASES]
+    found += [make_facts(snapshots=number)
+              for number, _v in SNAPSHOT_CASES]
     return found
 
 
@@ -712,26 +825,39 @@ class TestForce(RulesTestCase):
             self.assertEqual(ALL_IDS, [f.rule for f in findings], name)
 
     def test_force_turns_refusals_into_warnings(self):
+        # Changed on purpose: a system disk that root_device_name names
+        # stays refused with --force (the cloud refuses a root device
+        # itself); every other refusal of these cases is forced.
         for name, kwargs, refused in FORCE_CASES:
             plain = self.evaluate(make_facts(**kwargs))
             forced = self.evaluate(make_facts(**kwargs), force=True)
-            self.assertEqual([], rules.refusals(forced), name)
+            kept = [r for r in refused if r == 'system-disk']
+            self.assertEqual(kept, [f.rule for f in rules.refusals(forced)],
+                             name)
             self.assertEqual(
-                refused,
+                [r for r in refused if r not in kept],
                 [f.rule for f in forced if f.verdict == rules.FORCED], name)
             # Only the verdict changes.
             for before, after in zip(plain, forced):
-                expected = (rules.FORCED if before.verdict == rules.REFUSE
-                            else before.verdict)
+                forceable = before.verdict == rules.REFUSE and \
+                    rules.is_forceable(before)
+                expected = rules.FORCED if forceable else before.verdict
                 self.assertEqual(
                     before._replace(verdict=expected), after, name)
 
-    def test_every_refusal_is_forceable_but_attached(self):
+    def test_every_refusal_is_forceable_but_the_known_few(self):
         for facts in all_scenarios():
             findings = self.evaluate(facts, force=True)
             for f in findings:
-                if f.verdict == rules.REFUSE:
-                    self.assertEqual('attached', f.rule, describe(facts))
+                if f.verdict != rules.REFUSE:
+                    continue
+                self.assertFalse(rules.is_forceable(f), describe(facts))
+                if f.rule == 'system-disk':
+                    # Only a system disk that a strong source names.
+                    is_system, _, weak = model.system_disk(facts)
+                    self.assertTrue(is_system and not weak, describe(facts))
+                else:
+                    self.assertIn(f.rule, UNFORCEABLE_IDS, describe(facts))
 
     def test_five_refusals_at_once(self):
         facts = make_facts(task_state='powering-off', locked=True,
@@ -740,13 +866,26 @@ class TestForce(RulesTestCase):
         self.assertEqual(5, len(rules.refusals(self.evaluate(facts))))
         forced = self.evaluate(facts, force=True)
         self.assertEqual(
-            5, len([f for f in forced if f.verdict == rules.FORCED]))
+            4, len([f for f in forced if f.verdict == rules.FORCED]))
+        self.assertEqual(['system-disk'],
+                         [f.rule for f in rules.refusals(forced)])
 
     def test_warnings(self):
-        findings = self.evaluate(make_facts(device='/dev/vda'), force=True)
+        # A disk that only may be the system disk (no root_device_name,
+        # at /dev/vda): --force makes it a warning.
+        findings = self.evaluate(make_facts(
+            root_device_name=None, device='/dev/vda'), force=True)
         self.assertEqual(
             [('system-disk', rules.FORCED), ('guest-prepare', rules.REMIND)],
             [(f.rule, f.verdict) for f in rules.warnings(findings)])
+
+    def test_known_system_disk_is_not_forceable(self):
+        finding = by_rule(self.evaluate(make_facts(device='/dev/vda'),
+                                        force=True))['system-disk']
+        self.assertEqual(rules.REFUSE, finding.verdict)
+        self.assertIs(False, finding.forceable)
+        self.assertFalse(rules.is_forceable(finding))
+        self.assertNotIn('--force', finding.advice)
 
 
 class TestEveryRefusalHasAWayOut(RulesTestCase):

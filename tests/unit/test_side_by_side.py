@@ -70,7 +70,8 @@ class TestDeadlineReachesTheThreads(testtools.TestCase):
 
         with cloud.deadline(42.0, lambda: 0.0):
             seen = side_by_side.run([left, left, left])
-        self.assertEqual([(42.0, seen[0][1])] * 3, seen)
+        # (when, clock, seconds it was set for): the caller's, each time.
+        self.assertEqual([(42.0, seen[0][1], 42)] * 3, seen)
         self.assertIsNone(cloud._deadline.get())
 
     def test_a_hanging_read_does_not_hold_the_process(self):
