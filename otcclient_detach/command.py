@@ -61,17 +61,6 @@ def add_selection(parser):
     parser.add_argument(
         'volumes', metavar='<volume>', nargs='*',
         help='Volume (EVS disk) to detach (name or ID); all or none')
-    parser.add_argument(
-        '--all-data-disks', action='store_true',
-        help='Instead of naming volumes: every data disk of the server, '
-             'never its system disk (any disk that may be the system '
-             'disk is left out); judged and carried out as one batch')
-    parser.add_argument(
-        '--if-attached', action='store_true',
-        help='A volume that is not attached to this server (never was, '
-             'detached already, or attached elsewhere) is reported as '
-             'such and counts as success: exit 0, nothing sent. A '
-             'server or volume that does not exist is still an error')
 
 
 def add_safety(parser):
@@ -85,16 +74,6 @@ def add_safety(parser):
         '--force', action='store_true',
         help='Turn the refusals of rules %s into warnings (the cloud '
              'has the last word)' % render.forceable_rules())
-    parser.add_argument(
-        '--force-detach', action='store_true',
-        help='With --api native: send delete_flag=1, OTC\'s forced '
-             'detach (data disks only).')
-    parser.add_argument(
-        '--os-list', metavar='<file>',
-        help='A file of OSs you have checked yourself, added to OTC\'s '
-             'lists for rule os-supported (format: doc/source/'
-             'os-list.rst); default: $OTC_DETACH_OS_LIST, else '
-             '$XDG_CONFIG_HOME/otcclient-detach/os-list.tsv if present')
 
 
 def add_actions(parser):
@@ -132,12 +111,40 @@ def add_actions(parser):
              '--dry-run: list the snapshots it would make.')
 
 
+def add_batch(parser):
+    """Which volumes, for scripts: every data disk, or only attached."""
+    parser.add_argument(
+        '--all-data-disks', action='store_true',
+        help='Instead of naming volumes: every data disk of the server, '
+             'never its system disk (any disk that may be the system '
+             'disk is left out); judged and carried out as one batch')
+    parser.add_argument(
+        '--if-attached', action='store_true',
+        help='A volume that is not attached to this server (never was, '
+             'detached already, or attached elsewhere) is reported as '
+             'such and counts as success: exit 0, nothing sent. A '
+             'server or volume that does not exist is still an error')
+
+
+def add_seldom(parser):
+    """Options for the rare case: a forced detach, a user OS list."""
+    parser.add_argument(
+        '--force-detach', action='store_true',
+        help='With --api native: send delete_flag=1, OTC\'s forced '
+             'detach (data disks only).')
+    parser.add_argument(
+        '--os-list', metavar='<file>',
+        help='A file of OSs you have checked yourself, added to OTC\'s '
+             'lists for rule os-supported (format: doc/source/'
+             'os-list.rst); default: $OTC_DETACH_OS_LIST, else '
+             '$XDG_CONFIG_HOME/otcclient-detach/os-list.tsv if present')
+
+
 class DetachVolume(command.Lister):
     """Detach volumes from a server, only when OTC's rules allow it.
 
-    The server, the volumes and (for a running ECS) its OS are checked
-    first: a detach that OTC would reject or that could lose data is
-    refused, with the reason and the way out (rules below).
+    A detach that OTC would reject or that could lose data is refused,
+    with the reason and the way out (rules below).
     """
 
     #: cliff authenticates before it parses the options; authentication
@@ -165,6 +172,8 @@ class DetachVolume(command.Lister):
         add_selection(parser)
         add_safety(parser)
         add_actions(parser)
+        add_batch(parser)
+        add_seldom(parser)
         # No -f/-c given: a real run prints no result rows (data stays
         # for scripts that ask for it); --dry-run prints its report.
         parser.set_defaults(formatter=None)

@@ -156,17 +156,16 @@ def start_refusal(plan):
     return tuple(f.volume for f in plan.facts if model.is_system_disk(f))
 
 
-def rejudge(fresh, options, stopped_by_us=False):
+def rejudge(fresh, options, will_stop=False):
     """The findings that refuse a detach now, by volume ID.
 
-    ``fresh`` are the facts read again.  A server this run stopped is
-    judged as it is now (stopped); otherwise as the plan judged it
-    (--stop-server judges a running ECS as the stopped one it will
-    make).  Every rule is judged again, not only those the write rested
-    on: a rule that did not apply then (a stopped ECS has no OS rules)
-    may apply now.
+    ``fresh`` are the facts read again.  The server is judged as it is
+    now, unless the plan still has an os-stop to send before the write
+    (``will_stop``): then as the stopped one it will make.  Every rule
+    is judged again, not only those the write rested on: a rule that
+    did not apply then (a stopped ECS has no OS rules) may apply now.
     """
-    stop_first = options.stop_server and not stopped_by_us
+    stop_first = will_stop
     refused = {}
     for fact, findings in zip(fresh, judge(fresh, options, stop_first)):
         if rules.refusals(findings):

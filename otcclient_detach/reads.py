@@ -128,6 +128,13 @@ def _volume_from(body):
         model.Attachment(server_id=_text(a.get('server_id')),
                          device=_text(a.get('device')))
         for a in listed or [] if isinstance(a, dict)]
+    shown = body.get('volume_image_metadata')
+    if shown is not None and not isinstance(shown, dict):
+        # The system disk's OS is read here: an answer of another shape
+        # is broken, not a disk without an image.
+        raise errors.BrokenAnswer(200, 'The cloud listed volume %s with a '
+                                  'volume_image_metadata that is no object'
+                                  % body['id'])
     status = body.get('status')
     if status is not None and not isinstance(status, str):
         raise errors.BrokenAnswer(200, 'The cloud listed volume %s with a '

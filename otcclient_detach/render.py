@@ -14,9 +14,10 @@ WIDTH = 79
 #: The command's synopsis: our options first, the output formatters of
 #: --dry-run's report (added by cliff's Lister) summed up at the end.
 USAGE = ('%(prog)s [-h] [--dry-run] [--force] [--wait]\n'
-         '         [--stop-server [--start-server]] [--timeout <seconds>]\n'
-         '         [--snapshot] [--api {nova,native}] [--force-detach]\n'
-         '         [--if-attached] [--os-list <file>] [<output options>]\n'
+         '         [--stop-server [--start-server]] [--timeout <seconds>] '
+         '[--snapshot]\n'
+         '         [--api {nova,native}] [--force-detach] [--if-attached]\n'
+         '         [--os-list <file>] [<output options>]\n'
          '         <server> (<volume> [<volume> ...] | --all-data-disks)')
 
 EXIT_STATUS = ('Exit status: 0 detached (or, with --dry-run, would be; '

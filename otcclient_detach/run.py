@@ -119,19 +119,19 @@ class Runner(object):
     def _stale(self):
         return self.clock() - self.checked_at > plans.FRESH_FOR
 
-    def _recheck(self, volumes, stopped_by_us):
+    def _recheck(self, volumes, will_stop=False):
         """{volume ID: refusing findings} after reading the facts again.
 
+        ``will_stop``: an os-stop of the plan is still to come before the
+        write, so the server is judged as the stopped one it will make.
         Raises what reading failed with: then nothing is sent.
         """
         facts = [f for f in self.plan.facts
                  if f.volume.id in {v.id for v in volumes}]
-        fresh = self.gatherer.refresh(facts,
-                                      stop_first=not stopped_by_us and
-                                      self.options.stop_server)
+        fresh = self.gatherer.refresh(facts, stop_first=will_stop)
         self.checked_at = self.clock()
         self.server = fresh[0].server if fresh else self.server
-        return plans.rejudge(fresh, self.options, stopped_by_us)
+        return plans.rejudge(fresh, self.options, will_stop)
 
     # -- snapshots -----------------------------------------------------------
 
@@ -142,14 +142,20 @@ class Runner(object):
     # -- os-stop and os-start ------------------------------------------------
 
     def _stop(self):
-        """os-stop after a second look if needed; True to go on."""
+        """os-stop after a second look if needed; True to go on.
+
+        The second look judges the detaches as they will be made: after
+        the stop (the server judged stopped).  A server stopped meanwhile
+        needs no os-stop, but its other rules (a lock, a task, the disk's
+        status) still hold the writes back.
+        """
         if self._stale():
-            refused = self._recheck(self.plan.volumes, stopped_by_us=False)
-            if self.server.status == model.SHUTOFF:
-                return True  # stopped meanwhile: nothing to stop
+            refused = self._recheck(self.plan.volumes, will_stop=True)
             if refused:
                 self._not_sent(self.plan.volumes, refused)
                 return False
+            if self.server.status == model.SHUTOFF:
+                return True  # stopped meanwhile: nothing to stop
         return self._power(Kind.STOP)
 
     def _power(self, kind):
@@ -212,7 +218,7 @@ class Runner(object):
         if not self._stale():
             return volumes
         try:
-            refused = self._recheck(volumes, self.record.stopped_by_us())
+            refused = self._recheck(volumes)
         except errors.FAILURES as e:
             for volume in volumes:
                 self.record.update(self.record.detach_of(volume.id),

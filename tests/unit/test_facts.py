@@ -18,6 +18,7 @@ from otcclient_detach import cloud
 from otcclient_detach import errors
 from otcclient_detach import facts
 from otcclient_detach import model
+from otcclient_detach import sources
 from otcclient_detach import reads
 from otcclient_detach import render
 
@@ -292,7 +293,7 @@ class TestOsInfo(GathererTestCase):
         del self.cloud.log[:]
         # The one read of the system disk's sources that every path
         # makes for a running ECS, here asked for the OS too.
-        return self.gatherer._system_and_os(
+        return sources.SystemDisk(self.gatherer.reads).read(
             server, [model.Facts(server, vol)], True)
 
     def disk_list(self):

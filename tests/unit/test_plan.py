@@ -97,12 +97,20 @@ class TestRejudge(testtools.TestCase):
     def test_stopped_by_us_is_judged_as_it_is(self):
         fresh = [make_facts(status='SHUTOFF', device='/dev/vda')]
         self.assertEqual({}, plans.rejudge(
-            fresh, plans.Options(stop_server=True), stopped_by_us=True))
+            fresh, plans.Options(stop_server=True)))
 
     def test_before_our_stop_judged_as_the_stopped_ecs(self):
         fresh = [make_facts(device='/dev/vda')]
         self.assertEqual({}, plans.rejudge(
-            fresh, plans.Options(stop_server=True)))
+            fresh, plans.Options(stop_server=True), will_stop=True))
+
+    def test_started_meanwhile_without_a_stop_to_come(self):
+        # The plan has no os-stop left (the ECS was stopped when
+        # planned): the running ECS is judged as it is.
+        fresh = [make_facts(device='/dev/vda')]
+        refused = plans.rejudge(fresh, plans.Options(stop_server=True))
+        self.assertEqual(['system-disk'],
+                         [f.rule for f in refused['vol-0001']])
 
     def test_a_rule_that_did_not_apply_then_applies_now(self):
         # A stopped ECS has no OS rules; started meanwhile, it has.
