@@ -29,6 +29,26 @@ class TestRulesPage(testtools.TestCase):
             self.assertIn('``%s``' % rule.id, readme)
 
 
+class TestModuleMap(testtools.TestCase):
+    """contributing.rst's map of the product is true to the code."""
+
+    def mapped_modules(self):
+        page = read('doc', 'source', 'contributing.rst')
+        section = page[page.index('Architecture map'):
+                       page.index('The simulator\n---')]
+        # The Module column of the table: a row's second cell.
+        return re.findall(r'^(?:[a-z]+|\\)\s+``([a-z_]+)\.py``', section,
+                          re.M)
+
+    def test_map_names_exactly_the_modules_present(self):
+        package = os.path.join(ROOT, 'otcclient_detach')
+        present = sorted(name[:-3] for name in os.listdir(package)
+                         if name.endswith('.py') and name != '__init__.py')
+        mapped = self.mapped_modules()
+        self.assertEqual(len(set(mapped)), len(mapped), mapped)
+        self.assertEqual(present, sorted(mapped))
+
+
 class TestReadmeCommands(testtools.TestCase):
     def test_ci_runs_the_readme_test_command(self):
         readme = read('README.rst')
