@@ -2,9 +2,9 @@
 
 OTC advises backing a disk up before detaching it (EVS user guide,
 "Detaching an EVS Disk"; EVS API reference, "Creating an EVS Snapshot":
-``POST /v2/{project_id}/snapshots``, ``force`` true for an in-use disk).
+``POST /v2/{project_id}/snapshots``, ``force`` true for an attached disk).
 Each snapshot is created once (a write is never retried), then followed
-until it is ``available`` (operations, with ``wait.wait_ended``).
+until it is ``available`` (snapshotting.py, with ``wait.wait_ended``).
 """
 
 import datetime
@@ -30,7 +30,10 @@ def create(block_storage, volume, name):
         'volume_id': volume.id, 'name': name,
         'description': 'made by openstack server volume detach-otc before '
                        'detaching the volume',
-        # An attached (in-use) disk needs force.
+        # EVS API reference, "Creating an EVS Snapshot", force: without
+        # it a disk in the "attaching" state cannot be snapshotted (OTC's
+        # words); cinder, which EVS runs on, asks it for an in-use disk
+        # too.  Set for every attached disk.
         'force': volume.status == 'in-use' or bool(volume.attachments)}}
     resp = cloud.request(block_storage, 'POST', '/snapshots', json=body)
     try:
