@@ -15,6 +15,7 @@ import functools
 import logging
 import time
 
+from otcclient_detach import cloud
 from otcclient_detach import detach
 from otcclient_detach import errors
 from otcclient_detach import following
@@ -34,6 +35,9 @@ LOG = logging.getLogger(__name__)
 #: few enough not to trip OTC's flow control; fewer are sent in a round
 #: after the cloud pushed back.
 MAX_PARALLEL = 4
+#: Seconds the second look before a late write may take, retries
+#: included; then the write is not sent.
+RECHECK_SECONDS = 30.0
 #: The pause after flow control when the cloud names none, and the most
 #: a cloud's Retry-After may ask of a write (doc/source/hardening.rst).
 FLOW_DELAY = 1.0
@@ -128,7 +132,8 @@ class Runner(object):
         """
         facts = [f for f in self.plan.facts
                  if f.volume.id in {v.id for v in volumes}]
-        fresh = self.gatherer.refresh(facts, stop_first=will_stop)
+        with cloud.deadline(time.monotonic() + RECHECK_SECONDS):
+            fresh = self.gatherer.refresh(facts, stop_first=will_stop)
         self.checked_at = self.clock()
         self.server = fresh[0].server if fresh else self.server
         return plans.rejudge(fresh, self.options, will_stop)

@@ -11,8 +11,10 @@ again.  The outcome is values for the record; render.py words them.
 """
 
 import dataclasses
+import time
 from typing import Optional
 
+from otcclient_detach import cloud
 from otcclient_detach import detach
 from otcclient_detach import errors
 from otcclient_detach import record
@@ -37,6 +39,11 @@ AFTER_FAILED_DETACH = {
     ('refused', 'attached'): record.State.REFUSED,
     ('refused', 'unknown'): record.State.REFUSED,
 }
+
+
+#: Seconds the second look after a failed write may take, retries
+#: included: a cloud that stopped answering does not hold the command.
+SECOND_LOOK_SECONDS = 20.0
 
 
 @dataclasses.dataclass
@@ -95,8 +102,10 @@ def after_failed_detach(reads, server, volume, error):
     kind = said_kind(error)
     detail = {'said': kind}
     try:
-        listed = {a.get('volumeId') for a in reads.attachments(server.id)}
-        now = reads.volume_by_id(volume.id)
+        with cloud.deadline(time.monotonic() + SECOND_LOOK_SECONDS):
+            listed = {a.get('volumeId')
+                      for a in reads.attachments(server.id)}
+            now = reads.volume_by_id(volume.id)
     except Exception as e:
         shows = 'unknown'
         detail['reread'] = e
@@ -116,7 +125,8 @@ def after_failed_detach(reads, server, volume, error):
 def server_now(reads, server):
     """The server read again (model.Server), or the error that gave."""
     try:
-        return reads.server_by_id(server.id)
+        with cloud.deadline(time.monotonic() + SECOND_LOOK_SECONDS):
+            return reads.server_by_id(server.id)
     except Exception as e:
         return e
 

@@ -310,11 +310,18 @@ class LateDetachingTest(test_operations.OperationsTestCase):
 
     def test_three_looks_before_a_rollback(self):
         volume_id = self.volume_id('web-data-1')
-        body = {'volumes': [dict(volume_body(self.sim, 'web-data-1')[
-            'volume'], status='in-use')], 'count': 1}
-        when(lambda: self.deletes(), lambda: self.sim.add_fault(
-            'GET', r'/cloudvolumes/detail$', status=200, body=body,
-            count=2))
+        late = dict(volume_body(self.sim, 'web-data-1')['volume'],
+                    status='in-use')
+
+        def two_looks_in_use():
+            # Whichever way a look reads the disk, the first two still
+            # show it in-use and attached: the cloud marks it late.
+            self.sim.add_fault('GET', r'/cloudvolumes/detail$', status=200,
+                               body={'volumes': [late], 'count': 1},
+                               count=2)
+            self.sim.add_fault('GET', r'/volumes/%s$' % volume_id,
+                               status=200, body={'volume': late}, count=2)
+        when(lambda: self.deletes(), two_looks_in_use)
         result = self.detach('--wait', 'web-linux', volume_id)
         self.assertEqual(0, result.returncode, result)
         self.assertNotIn('rolled', result.stderr)
