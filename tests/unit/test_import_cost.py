@@ -67,7 +67,7 @@ class TestHelp(testtools.TestCase):
 
     def test_help_names_every_rule(self):
         text = self.cmd.get_parser('x').format_help()
-        self.assertEqual(11, len(rules.RULES))
+        self.assertTrue(rules.RULES)
         for rule in rules.RULES:
             self.assertIn('- %s: ' % rule.id, text)
 
