@@ -107,8 +107,10 @@ def add_actions(parser):
         '--snapshot', action='store_true',
         help='First make an EVS snapshot of each volume (named '
              'detach-otc-<volume>-<UTC timestamp>) and wait until each '
-             'is available; if one fails, nothing is detached. With '
-             '--dry-run: list the snapshots it would make.')
+             'is available; if one fails, nothing is detached. A disk '
+             'holds at most 7 snapshots, and deleting a disk deletes its '
+             'snapshots too: for a copy that outlives the disk, use a CBR '
+             'backup. With --dry-run: list the snapshots it would make.')
 
 
 def add_batch(parser):

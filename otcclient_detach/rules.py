@@ -536,7 +536,10 @@ def check_force_detach(facts, force=False, stop_first=False):
 
     On a running ECS it is the data-loss path: a warning (REMIND); for a
     SCSI disk of a running Windows ECS a refusal that --force turns into
-    a warning (FORCED).  SKIP on a stopped ECS.
+    a warning (FORCED).  SKIP on a stopped ECS.  That refusal is this
+    project's own policy: OTC documents delete_flag without it (a SCSI
+    disk may not leave a running Windows ECS at all, and a forced pull of
+    one is the riskiest case there is).
     """
     server, volume = facts.server, facts.volume
     if server.status != model.ACTIVE or stop_first:
