@@ -64,7 +64,8 @@ def detach_native(ecs, server_id, volume_id, force=False):
 def job_status(ecs, job_id):
     """The job's ``status`` (INIT, RUNNING, SUCCESS, FAIL) and its body."""
     body = cloud.get_json(ecs, '/jobs/%s' % job_id)
-    return (body.get('status') or '').upper(), body
+    status = body.get('status')
+    return (status if isinstance(status, str) else '').upper(), body
 
 
 def stop_server(compute, server_id):

@@ -45,7 +45,10 @@ def create(block_storage, volume, name):
 def status(block_storage, snapshot_id):
     """The snapshot's status and body (for :func:`wait.wait_ended`)."""
     body = cloud.get_json(block_storage, '/snapshots/%s' % snapshot_id)
-    return (body.get('snapshot') or {}).get('status') or 'unknown', body
+    found = body.get('snapshot')
+    status = found.get('status') if isinstance(found, dict) else None
+    # A status of another type is an answer to look at again, not a crash.
+    return status if isinstance(status, str) and status else 'unknown', body
 
 
 def ended(status):
