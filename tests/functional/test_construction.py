@@ -240,6 +240,20 @@ class BrokenAnswersTest(test_operations.OperationsTestCase):
             self.assertEqual('ACTIVE', self.sim.server('web-linux')['status'])
 
 
+    def test_a_snapshot_status_of_another_type(self):
+        self.sim.add_fault('GET', r'/snapshots/[^/]+$', status=200,
+                           body={'snapshot': {'id': 'x', 'status': 1}},
+                           count=None)
+        result = self.detach('--snapshot', '--timeout', '3', 'web-linux',
+                             'web-data-1')
+        self.assertEqual(1, result.returncode, result)
+        self.assertNoTraceback(result)
+        text = flat(result.stderr)
+        self.assertNotIn('unexpectedly', text)
+        self.assertIn('was not available within 3 s', text)
+        self.assertEqual([], self.deletes())
+
+
 class BoundedTimeTest(base.SimulatorTestCase):
     """One deadline holds the whole command, identity included."""
 
