@@ -239,7 +239,6 @@ class BrokenAnswersTest(test_operations.OperationsTestCase):
                           result)
             self.assertEqual('ACTIVE', self.sim.server('web-linux')['status'])
 
-
     def test_a_snapshot_status_of_another_type(self):
         self.sim.add_fault('GET', r'/snapshots/[^/]+$', status=200,
                            body={'snapshot': {'id': 'x', 'status': 1}},
