@@ -135,29 +135,37 @@ def refusals(stream, gathered, findings):
     """Every failed rule of every volume, with its reason and way out.
 
     A volume refused only because it is not attached to the server takes
-    two lines: the other rules were not judged (--help says why).
+    two lines: the refusal, which says nothing was detached, and the way
+    out (the other rules were not judged; --help says why).
     """
-    for fact, volume_findings in zip(gathered, findings):
-        refused = rules.refusals(volume_findings)
-        if not refused:
-            continue
-        if [f.rule for f in refused] == ['attached']:
-            _write(stream, '[attached] Refused: %s.' % refused[0].message)
-            _write(stream, 'Way out: %s.' % refused[0].advice, '  ')
+    refused = [(fact, rules.refusals(found))
+               for fact, found in zip(gathered, findings)
+               if rules.refusals(found)]
+    alone = all(_not_attached_only(found) for _, found in refused)
+    for fact, found in refused:
+        if _not_attached_only(found):
+            _write(stream, '[attached] Refused, nothing was detached: %s.'
+                   % found[0].message)
+            _write(stream, 'Way out: %s.' % found[0].advice, '  ')
             continue
         _write(stream, 'Refused to detach volume %s from server %s:' % (
             fact.volume.label, fact.server.label))
-        for f in refused:
+        for f in found:
             _write(stream, '[%s] %s.' % (f.rule, f.message), '  ')
             if f.advice:
                 _write(stream, 'Way out: %s.' % f.advice, '      ')
-    forceable = all(rules.is_forceable(f)
-                    for fs in findings for f in rules.refusals(fs))
+    if alone:
+        return
+    forceable = all(rules.is_forceable(f) for _, fs in refused for f in fs)
     closing = 'Nothing was detached.'
     if forceable:
         closing += (' --force sends the detach anyway; the cloud has the '
                     'last word.')
     _write(stream, closing)
+
+
+def _not_attached_only(found):
+    return [f.rule for f in found] == ['attached']
 
 
 def warnings(stream, gathered, findings):

@@ -44,8 +44,8 @@ def no_volume(shown):
 
 def refused(volume, server, detail, way_out):
     """The two-line refusal of a volume that is not attached there."""
-    return ('[attached] Refused: volume %s is not attached to server %s '
-            '(%s). Way out: %s. Nothing was detached.' % (
+    return ('[attached] Refused, nothing was detached: volume %s is not '
+            'attached to server %s (%s). Way out: %s.' % (
                 volume, server, detail, way_out))
 
 

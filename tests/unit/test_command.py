@@ -431,8 +431,9 @@ class TestRefusals(DetachTestCase):
             self.assertEqual(1, self.run_command(*argv))
             # Changed on purpose: a refusal and its way out, no word on
             # the other rules.
-            self.assertIn('[attached] Refused: volume loose is not '
-                          'attached to server web-1', self.stderr)
+            self.assertIn('[attached] Refused, nothing was detached: '
+                          'volume loose is not attached to server web-1',
+                          self.stderr)
             self.assertIn('Way out: ', self.stderr)
             self.assertNotIn('--force sends the detach anyway', self.stderr)
             self.assertNotIn('other rules are not checked', self.stderr)
