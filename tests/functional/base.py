@@ -18,6 +18,7 @@ the real script, a terminal, ``--debug`` on the real stderr).
 import io
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,11 +31,43 @@ from openstackclient import shell as osc_shell
 from osc_lib import clientmanager as osc_lib_clientmanager
 import testtools
 
+from otcclient_detach import plan as plans
 from otcclient_detach.simulator import cli as sim_cli
 from otcclient_detach.simulator import ids
 from otcclient_detach.simulator import server as sim_server
 
 CLI_TIMEOUT = 120
+#: Room for a loaded machine between the last read and the write's start.
+STALE_SLACK = 2.0
+#: Reads that bring a detach's facts: the server's, and the volume's.
+SERVER_READS = re.compile(r'/servers/(detail|[0-9a-f-]{36})$')
+VOLUME_READS = re.compile(r'/(volumes/detail|volumes/[0-9a-f-]{36}|'
+                          r'cloudvolumes/detail|os-volume_attachments)$')
+
+
+def stale_writes(requests, bound=plans.FRESH_FOR + STALE_SLACK):
+    """Detach writes sent on facts older than ``bound`` seconds.
+
+    For each DELETE of a detach (nova's or the native one), the last
+    read of its server and of its volumes that answered before the
+    DELETE left; a write is stale when either is older than the bound.
+    Writes the cloud turned away (flow control) and writes of stock
+    commands are judged alike: none may go out on old facts.
+    """
+    stale = []
+    for write in requests:
+        if write['method'] != 'DELETE' or not (
+                'os-volume_attachments/' in write['path'] or
+                '/detachvolume/' in write['path']):
+            continue
+        before = [r for r in requests if r['method'] == 'GET' and
+                  r['finished'] <= write['started']]
+        for kind in (SERVER_READS, VOLUME_READS):
+            reads = [r['finished'] for r in before if kind.search(r['path'])]
+            if not reads or write['started'] - max(reads) > bound:
+                stale.append(write)
+                break
+    return stale
 
 
 def openstack_executable():
@@ -210,6 +243,8 @@ class SimulatorTestCase(testtools.TestCase):
             tls=self.tls)
         self.sim.start()
         self.addCleanup(self.sim.stop)
+        # Checked after every test: no detach went out on old facts.
+        self.addCleanup(self.assertNoStaleWrites)
         self.clouds_yaml = self.write_clouds_yaml()
 
     def write_clouds_yaml(self, name='clouds.yaml', **kwargs):
@@ -274,6 +309,11 @@ class SimulatorTestCase(testtools.TestCase):
             self.volume_id(volume))
 
     # -- assertions ----------------------------------------------------------
+
+    def assertNoStaleWrites(self):
+        """No DELETE of a detach left on facts older than FRESH_FOR."""
+        self.assertEqual([], [r['path'] for r in stale_writes(
+            self.sim.requests)])
 
     def assertNoTraceback(self, result):
         for stream in (result.stdout, result.stderr):

@@ -23,8 +23,10 @@ ATTACHMENTS = 'os-volume_attachments'
 ALREADY_DETACHING = ('a detach of this volume is already in progress '
                      '(another client?)')
 ALREADY_DETACHED = 'Someone else detached it meanwhile'
-NOT_ATTACHED_AT_CHECK = '[attached] volume web-data-1 is not attached to ' \
-                        'server web-linux'
+NOT_ATTACHED_AT_CHECK = 'volume web-data-1 is not attached to server ' \
+                        'web-linux'
+#: The other run's DELETE got there before this one's check.
+DETACHING_AT_CHECK = '[disk-status] disk web-data-1 is detaching'
 
 
 def flat(text):
@@ -205,8 +207,8 @@ class TestConcurrentRuns(RaceTestCase):
             self.assertNotIn('Traceback', out + err)
         said = flat(loser[2])
         self.assertTrue(any(text in said for text in (
-            ALREADY_DETACHING, ALREADY_DETACHED, NOT_ATTACHED_AT_CHECK)),
-            said)
+            ALREADY_DETACHING, ALREADY_DETACHED, NOT_ATTACHED_AT_CHECK,
+            DETACHING_AT_CHECK)), said)
         if wait:
             self.assertIn('Volume web-data-1 is detached', winner[2])
         # The cloud accepted exactly one DELETE.
