@@ -33,10 +33,6 @@ class Gatherer(object):
         self.reads = reads.Reads(connection)
         self.os_catalog = os_catalog
 
-    @property
-    def compute(self):
-        return self.reads.compute
-
     def gather(self, server_ref, volume_refs, stop_first=False,
                snapshots=False):
         """Facts for detaching each of ``volume_refs`` from one server.
